@@ -1,0 +1,176 @@
+"""Fixtures: one app and one migrated database per test session, emptied after each test.
+
+``DATABASE_URL`` picks the database (PostgreSQL in CI's second pass); without it the tests
+use a fresh SQLite file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+
+import pytest
+from sqlalchemy import text
+
+from tuition.app import create_app
+from tuition.extensions import db
+from tuition.models import User
+from tuition.services import schools, users
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+    )
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    os.environ["DATABASE_URL"] = database_url
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
+                      "PUBLIC_URL": "https://hocphi.example.vn"})
+    with app.app_context():
+        _reset_schema()
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _reset_schema() -> None:
+    """Start from an empty database, so the migrations themselves are what builds it."""
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(app):
+    yield
+    with app.app_context():
+        db.session.rollback()
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in reversed(tables):
+                    conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture(autouse=True)
+def _no_outbound_network(monkeypatch):
+    """Fail any connection that leaves this machine: tests never touch the internet."""
+    real_connect = socket.socket.connect
+
+    def guarded(sock, address):
+        if sock.family == socket.AF_UNIX:
+            return real_connect(sock, address)
+        host = address[0]
+        if host not in ("127.0.0.1", "::1", "localhost") and not host.startswith("127."):
+            raise RuntimeError(f"test tried to connect to {address!r}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def admin(ctx) -> User:
+    user, _token = users.create_user(None, email="admin@test.vn", role="admin")
+    db.session.commit()
+    return user
+
+
+@pytest.fixture
+def make_school(ctx, admin):
+    """Factory: a school with one bank account (Vietcombank) and staff."""
+
+    def make(code: str = "LQD", prefix: str | None = None, **fields):
+        data = {
+            "code": code,
+            "name": fields.pop("name", "Trường Tiểu học Lê Quý Đôn"),
+            "level": fields.pop("level", ["tieu_hoc"]),
+            "address": "15 Phố Huế, Hà Nội",
+            "tax_code": "0101234567",
+            "phone": "024 3826 1234",
+            "bank_accounts": [{
+                "bin": "970436",
+                "account_number": fields.pop("account", "0011001234567"),
+                "account_name": "Truong Tieu hoc Le Quy Don",
+            }],
+            **fields,
+        }
+        if prefix:
+            data["payment_prefix"] = prefix
+        school = schools.create_school(admin, data)
+        db.session.commit()
+        return school
+
+    return make
+
+
+@pytest.fixture
+def make_user(ctx):
+    """Factory: a staff user; returns (user, API token)."""
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "accountant", school=None):
+        user, token = users.create_user(
+            None, email=f"{role}{next(counter)}@test.vn", role=role, school=school)
+        db.session.commit()
+        return user, token
+
+    return make
+
+
+@pytest.fixture
+def api(client):
+    """Call the JSON API with a token: ``api(token).get('/schools/X')``."""
+
+    class Api:
+        def __init__(self, token: str):
+            self.headers = {"Authorization": f"Bearer {token}"}
+
+        def _url(self, path: str) -> str:
+            return path if path.startswith("/api/") else "/api/v1" + path
+
+        def get(self, path, **kw):
+            return client.get(self._url(path), headers=self.headers, **kw)
+
+        def post(self, path, **kw):
+            return client.post(self._url(path), headers=self.headers, **kw)
+
+        def upload(self, path, data: bytes, filename: str, **fields):
+            form = {"file": (io.BytesIO(data), filename), **fields}
+            return client.post(self._url(path), headers=self.headers, data=form,
+                               content_type="multipart/form-data")
+
+    return Api

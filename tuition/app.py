@@ -1,0 +1,58 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from .config import Defaults, database_url
+from .extensions import db, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application. Never touches the database: ``flask db upgrade`` migrates."""
+    app = Flask(
+        "tuition",
+        instance_relative_config=True,
+        template_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates"),
+    )
+    app.config.from_object(Defaults)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
+    app.config.from_prefixed_env("TUITION")
+    if config:
+        app.config.update(config)
+    _require_secret_key(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    from . import models  # noqa: F401  (registers the tables with the metadata)
+
+    migrate.init_app(
+        app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
+    )
+
+    from .web import api, errors, public
+
+    errors.init_app(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(public.bp)
+
+    from .cli import tuition_cli
+
+    app.cli.add_command(tuition_cli)
+    return app
+
+
+def _require_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.debug or app.testing or os.environ.get("FLASK_DEBUG") == "1":
+        app.config["SECRET_KEY"] = "dev-only-not-secret"
+        return
+    raise RuntimeError(
+        "TUITION_SECRET_KEY is not set. Set it to a long random string, e.g. "
+        "`export TUITION_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')`."
+    )

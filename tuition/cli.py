@@ -1,0 +1,142 @@
+"""``flask --app wsgi tuition ...``: thin commands that parse, call a service and commit."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from .core.money import format_vnd
+from .extensions import db
+from .importing.roster import RosterInvalid, parse_roster
+from .importing.tabular import ImportFileError
+from .models import User
+from .services import billing, invoices, schools, students, users
+from .services.errors import ServiceError
+
+tuition_cli = AppGroup("tuition", help="Set up schools, import rosters, bill and print notices.")
+
+
+def operator() -> User:
+    """The person at the server's console acts with admin rights; audit shows no user."""
+    return User(role="admin", email="cli@localhost", name="CLI")
+
+
+def fail(message: str) -> None:
+    db.session.rollback()
+    click.echo(message, err=True)
+    sys.exit(1)
+
+
+def _service_call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except ServiceError as exc:
+        fail(f"Lỗi: {exc.message_vi}\nError: {exc.message_en}")
+    except RosterInvalid as exc:
+        _rows_failed(exc)
+
+
+def _rows_failed(exc: RosterInvalid) -> None:
+    lines = [f"Tệp có {len(exc.errors)} lỗi; chưa nhập dòng nào:"]
+    lines += [f"  dòng {e.row}, cột “{e.column}”: {e.message}" for e in exc.errors]
+    fail("\n".join(lines))
+
+
+@tuition_cli.command("create-user")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "accountant", "principal"]))
+@click.option("--school", "school_code", help="School code (accountants and principals).")
+@click.option("--password", help="Password for the web sign-in (optional).")
+@click.option("--name", default="")
+def create_user(email, role, school_code, password, name):
+    """Create a staff user; the API token is printed on the last line."""
+    school = _service_call(schools.get_school, school_code) if school_code else None
+    _user, token = _service_call(users.create_user, None, email=email, role=role,
+                                 school=school, password=password, name=name)
+    db.session.commit()
+    click.echo(f"Đã tạo người dùng {email} ({role}). Mã truy cập API (chỉ hiện một lần):")
+    click.echo(token)
+
+
+@tuition_cli.command("import-students")
+@click.option("--school", "school_code", required=True)
+@click.option("--school-year", default=None, help="e.g. 2026-2027 (default: the current one).")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_students(school_code, school_year, file: Path):
+    """Import or update students from an XLSX or CSV roster (all rows or none)."""
+    school = _service_call(schools.get_school, school_code)
+    try:
+        rows = parse_roster(file.read_bytes(), file.name)
+    except ImportFileError as exc:
+        fail(f"Lỗi: {exc.message_vi}")
+    except RosterInvalid as exc:
+        _rows_failed(exc)
+    result = _service_call(students.import_roster, operator(), school, rows,
+                           school_year=school_year)
+    db.session.commit()
+    click.echo(f"Đã nhập {len(rows)} học sinh: {result['created']} mới, "
+               f"{result['updated']} cập nhật.")
+
+
+@tuition_cli.command("bill")
+@click.option("--school", "school_code", required=True)
+@click.option("--period", required=True, help="2026-09, 2026-2027-HK1 or 2026-2027")
+@click.option("--items", required=True, help="Fee item codes, comma-separated.")
+@click.option("--due", "due", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--classes", default="", help="Only these classes, comma-separated.")
+@click.option("--school-days", type=int, default=None)
+@click.option("--preview", is_flag=True, help="Show counts and totals; issue nothing.")
+def bill(school_code, period, items, due, classes, school_days, preview):
+    """Issue (or preview) a period's invoices. Running it again adds only what is missing."""
+    school = _service_call(schools.get_school, school_code)
+    result = _service_call(
+        billing.run_billing, operator(), school, period=period,
+        fee_codes=[c for c in items.split(",") if c.strip()], due_date=due.date(),
+        classes=[c for c in classes.split(",") if c.strip()] or None,
+        school_days=school_days, preview=preview,
+    )
+    for name, row in result.by_class().items():
+        click.echo(f"  {name:<8} {row['invoices']:>5} hóa đơn  "
+                   f"{format_vnd(row['total_vnd']):>15} đ")
+    verb = "Sẽ lập" if preview else "Đã lập"
+    click.echo(f"{verb} {len(result.invoices)} hóa đơn kỳ {result.period.label}, tổng "
+               f"{format_vnd(result.total_vnd)} đ; bỏ qua {result.skipped_existing} học sinh "
+               "đã có hóa đơn kỳ này.")
+    if not preview:
+        db.session.commit()
+
+
+@tuition_cli.command("notices")
+@click.option("--school", "school_code", required=True)
+@click.option("--period", required=True)
+@click.option("--class", "class_name", default=None)
+@click.option("--layout", type=click.Choice(["a5x2", "a4"]), default="a5x2")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def notices(school_code, period, class_name, layout, output: Path):
+    """Print the fee notices of every unpaid invoice of a period into one PDF."""
+    from .pdf.notices import render_notices
+
+    school = _service_call(schools.get_school, school_code)
+    total = len(_service_call(invoices.list_invoices, operator(), school, status="unpaid",
+                              class_name=class_name, period=period))
+    if total == 0:
+        fail("Không có hóa đơn nào cần in thông báo.")
+    stream = invoices.notices_for_class(operator(), school, period=period, class_name=class_name)
+    with output.open("wb") as out, click.progressbar(length=total, label="Đang in") as bar:
+        count = render_notices(stream, out, layout=layout, progress=lambda n: bar.update(1))
+    click.echo(f"Đã in {count} thông báo vào {output}.")
+
+
+@tuition_cli.command("demo")
+@click.option("--students", "student_count", default=600, show_default=True)
+def demo(student_count):
+    """Load a realistic demo school (3 levels, ~600 students, fees, one issued period)."""
+    from .services.demo import load_demo
+
+    summary = _service_call(load_demo, student_count=student_count, today=date.today())
+    db.session.commit()
+    click.echo(summary)

@@ -1,0 +1,32 @@
+"""Configuration, read from the environment.
+
+``DATABASE_URL`` selects the database (default: an SQLite file in the instance folder);
+every other setting is ``TUITION_<NAME>`` (``TUITION_SECRET_KEY``, ``TUITION_PUBLIC_URL``, ...),
+loaded with :meth:`flask.Config.from_prefixed_env`.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def database_url(instance_path: str) -> str:
+    """The SQLAlchemy URL from ``DATABASE_URL``, with the psycopg 3 driver for PostgreSQL."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return "sqlite:///" + os.path.join(instance_path, "tuition.db")
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+class Defaults:
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    JSON_SORT_KEYS = False
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    #: Base URL printed on notices and receipts (verification links, parents' pages).
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    #: Deployment-wide webhook secrets; per bank account keys take precedence.
+    SEPAY_API_KEY = None
+    CASSO_CHECKSUM_KEY = None

@@ -1,0 +1,31 @@
+"""The NAPAS bank list (BIN, short name, full name), shipped with the package."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class Bank:
+    bin: str
+    code: str
+    short_name: str
+    name: str
+
+
+@cache
+def banks() -> dict[str, Bank]:
+    """Banks by BIN."""
+    text = resources.files("tuition").joinpath("data/napas_banks.csv").read_text("utf-8")
+    return {
+        row["bin"]: Bank(row["bin"], row["code"], row["short_name"], row["name"])
+        for row in csv.DictReader(io.StringIO(text))
+    }
+
+
+def bank_by_bin(bin_: str) -> Bank | None:
+    return banks().get(bin_)

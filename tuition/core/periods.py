@@ -1,0 +1,112 @@
+"""Billing periods: a month (``2026-09``), a term (``2026-2027-HK1``) or a school year
+(``2026-2027``), and how many units of a fee item each one bills.
+
+A Vietnamese school year runs from September to May: term I is September-December, term II
+January-May, nine billed months in all.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_TERM = re.compile(r"^(\d{4})-(\d{4})-HK([12])$")
+_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+
+
+class PeriodError(ValueError):
+    def __init__(self, message_vi: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.message_vi = message_vi
+        self.message_en = message_en
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    kind: str  # month | term | year
+    label: str
+    months: tuple[tuple[int, int], ...]
+
+    @property
+    def start(self) -> date:
+        year, month = self.months[0]
+        return date(year, month, 1)
+
+    @property
+    def end(self) -> date:
+        year, month = self.months[-1]
+        return date(year, month, calendar.monthrange(year, month)[1])
+
+    def weekdays(self) -> int:
+        """Monday-Friday days in the period: the default count of school days."""
+        days, current = 0, self.start
+        while current <= self.end:
+            days += current.weekday() < 5
+            current += timedelta(days=1)
+        return days
+
+    def quantity(self, unit: str, school_days: int | None = None) -> int:
+        """How many units of an item with ``unit`` this period bills."""
+        if unit == "month":
+            return len(self.months)
+        if unit == "once":
+            return 1
+        if unit == "school_day":
+            return school_days if school_days is not None else self.weekdays()
+        if unit == "term":
+            if self.kind == "term":
+                return 1
+            if self.kind == "year":
+                return 2
+        if unit == "year" and self.kind == "year":
+            return 1
+        raise PeriodError(
+            f"Khoản thu tính theo {_UNIT_VI.get(unit, unit)} không thu được trong kỳ "
+            f"“{self.label}”.",
+            f"An item billed per {unit} cannot be billed for period {self.key}.",
+        )
+
+
+_UNIT_VI = {"term": "học kỳ", "year": "năm học"}
+
+
+def _school_year(first: int, second: int, key: str) -> None:
+    if second != first + 1:
+        raise PeriodError(
+            f"Năm học “{key}” không hợp lệ: năm sau phải liền năm trước.",
+            f"School year {key!r} must span two consecutive years.",
+        )
+
+
+def parse_period(key: str) -> Period:
+    """Parse a period key, raising :class:`PeriodError` with a bilingual message."""
+    key = (key or "").strip().upper()
+    if match := _MONTH.match(key):
+        year, month = int(match[1]), int(match[2])
+        return Period(key, "month", f"Tháng {month}/{year}", ((year, month),))
+    if match := _TERM.match(key):
+        first, second, term = int(match[1]), int(match[2]), match[3]
+        _school_year(first, second, key)
+        months = (
+            tuple((first, m) for m in (9, 10, 11, 12))
+            if term == "1"
+            else tuple((second, m) for m in (1, 2, 3, 4, 5))
+        )
+        roman = "I" if term == "1" else "II"
+        return Period(key, "term", f"Học kỳ {roman} năm học {first}-{second}", months)
+    if match := _YEAR.match(key):
+        first, second = int(match[1]), int(match[2])
+        _school_year(first, second, key)
+        months = tuple((first, m) for m in (9, 10, 11, 12)) + tuple(
+            (second, m) for m in (1, 2, 3, 4, 5)
+        )
+        return Period(key, "year", f"Năm học {first}-{second}", months)
+    raise PeriodError(
+        f"Kỳ thu “{key}” không hợp lệ. Dùng dạng 2026-09 (tháng), 2026-2027-HK1 (học kỳ) "
+        "hoặc 2026-2027 (năm học).",
+        f"Invalid period {key!r}: use 2026-09 (month), 2026-2027-HK1 (term) or 2026-2027 (year).",
+    )

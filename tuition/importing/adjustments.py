@@ -1,0 +1,200 @@
+"""Parse adjustment files: per-student charges and credits added to the next invoices.
+
+A typical file refunds meals for days a child was absent (negative amounts) or adds a
+one-off charge such as a uniform (positive amounts). Amounts are whole dong; nothing here
+ever goes through float.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .roster import ROSTER_COLUMNS, parse_student_code
+from .tabular import (
+    Cell,
+    CellError,
+    RowCells,
+    RowError,
+    RowsInvalid,
+    clean_text,
+    match_headers,
+    read_table,
+    show,
+)
+
+__all__ = [
+    "ADJUSTMENT_COLUMNS",
+    "MAX_ADJUSTMENT_VND",
+    "AdjustmentRow",
+    "AdjustmentsInvalid",
+    "RowError",
+    "parse_adjustments",
+    "parse_amount_vnd",
+]
+
+#: Larger than any real adjustment; a bigger number is a typo (an extra 000).
+MAX_ADJUSTMENT_VND = 1_000_000_000
+
+ADJUSTMENT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "student_code": ROSTER_COLUMNS["code"],
+    "amount": (
+        "Số tiền", "Thành tiền", "Số tiền điều chỉnh", "Tiền", "Amount", "Amount VND",
+    ),
+    "description": (
+        "Nội dung", "Lý do", "Diễn giải", "Nội dung điều chỉnh", "Ghi chú",
+        "Description", "Reason", "Note",
+    ),
+}
+
+_LABELS = {
+    "student_code": ("Mã học sinh", "Student code"),
+    "amount": ("Số tiền", "Amount"),
+    "description": ("Nội dung", "Description"),
+}
+_MAX_DESCRIPTION = 200
+
+
+@dataclass(frozen=True)
+class AdjustmentRow:
+    """One adjustment: a charge (positive) or a credit (negative) for one student."""
+
+    row: int
+    student_code: str
+    amount_vnd: int
+    description: str
+
+
+class AdjustmentsInvalid(RowsInvalid):
+    """The file has errors; :attr:`errors` lists every one of them."""
+
+
+def parse_adjustments(data: bytes, filename: str) -> list[AdjustmentRow]:
+    """Parse an uploaded adjustment file, or raise :class:`AdjustmentsInvalid` with every error.
+
+    A student may appear on several rows (e.g. a meal refund and a uniform charge).
+    Raises :class:`~tuition.importing.tabular.ImportFileError` when the file is unreadable.
+    """
+    table = read_table(data, filename)
+    match = match_headers(table.headers, ADJUSTMENT_COLUMNS, required=tuple(ADJUSTMENT_COLUMNS))
+    errors: list[RowError] = []
+    for name in match.missing:
+        label_vi, label_en = _LABELS[name]
+        errors.append(RowError(
+            table.header_row, name,
+            f'Thiếu cột "{label_vi}" (hoặc "{label_en}") ở dòng tiêu đề {table.header_row}.',
+            f'The "{label_en}" (or "{label_vi}") column is missing from header row '
+            f"{table.header_row}.",
+        ))
+    for indexes in match.duplicated.values():
+        names = ", ".join(f'"{table.headers[i]}"' for i in indexes)
+        errors.append(RowError(
+            table.header_row, table.headers[indexes[1]],
+            f"Các cột {names} có cùng ý nghĩa; hãy giữ lại một cột.",
+            f"Columns {names} mean the same thing; keep only one.",
+        ))
+    if errors:
+        raise AdjustmentsInvalid(errors)
+
+    columns = match.columns
+    result: list[AdjustmentRow] = []
+    for number, cells in table.rows:
+        row = RowCells(table.headers, number, cells, errors)
+        before = len(errors)
+        code = row.parse(columns["student_code"], parse_student_code,
+                         required=_LABELS["student_code"])
+        amount = row.parse(columns["amount"], parse_amount_vnd, required=_LABELS["amount"])
+        description = row.parse(columns["description"], _parse_description,
+                                required=_LABELS["description"])
+        if len(errors) == before:
+            assert code is not None and amount is not None and description is not None
+            result.append(AdjustmentRow(number, code, amount, description))
+    if errors:
+        raise AdjustmentsInvalid(errors)
+    return result
+
+
+# Optional sign, then either plain digits or groups of three with one consistent separator
+# (".", "," or a space: Vietnamese write 150.000, English-locale Excel 150,000).
+_AMOUNT = re.compile(
+    r"([-−]?)\s*([0-9]+|[0-9]{1,3}([., \u00a0\u202f])[0-9]{3}(?:\3[0-9]{3})*)"
+)
+_FRACTION = re.compile(r"[-−]?\s*[0-9., \u00a0\u202f]*[0-9][.,][0-9]{1,2}")
+_CURRENCY = re.compile(r"\s*(?:đ|₫|đồng|vnđ|vnd)\s*$", re.IGNORECASE)
+
+
+def parse_amount_vnd(value: Cell) -> int:
+    """Whole dong, negative for a credit: -150000, "-150.000", "150,000", "1 500 000 đ".
+
+    Fractions are refused rather than rounded: money is an integer number of dong, and a
+    "150.5" is far more likely a typo than a half dong.
+    """
+    if isinstance(value, float):
+        # openpyxl gives numeric cells as float when Excel stored them so; only whole
+        # values are money here, and int() of an integral float is exact.
+        if not value.is_integer():
+            raise _fraction(value)
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        amount = value
+    elif isinstance(value, str):
+        amount = _parse_amount_text(value)
+    else:
+        raise _bad_amount(value)
+    if amount == 0:
+        raise CellError(
+            "Số tiền bằng 0; hãy xoá dòng này nếu không cần điều chỉnh.",
+            "The amount is zero; delete the row if no adjustment is needed.",
+        )
+    if abs(amount) > MAX_ADJUSTMENT_VND:
+        raise CellError(
+            f"Số tiền {_dong(amount)} đ quá lớn (tối đa {_dong(MAX_ADJUSTMENT_VND)} đ).",
+            f"The amount {amount:,} VND is too large (at most {MAX_ADJUSTMENT_VND:,} VND).",
+        )
+    return amount
+
+
+def _parse_amount_text(value: str) -> int:
+    text = _CURRENCY.sub("", value.strip())
+    if match := _AMOUNT.fullmatch(text):
+        digits = re.sub(r"[^0-9]", "", match[2])
+        return -int(digits) if match[1] else int(digits)
+    if _FRACTION.fullmatch(text):
+        raise _fraction(value)
+    if text.startswith("(") and text.endswith(")"):
+        raise CellError(
+            f"Số tiền {show(value)}: dùng dấu trừ cho khoản giảm, ví dụ -150.000.",
+            f"Amount {show(value)}: use a minus sign for a credit, e.g. -150.000.",
+        )
+    raise _bad_amount(value)
+
+
+def _parse_description(value: Cell) -> str:
+    text = clean_text(value) or ""
+    if len(text) > _MAX_DESCRIPTION:
+        raise CellError(
+            f"Nội dung dài quá {_MAX_DESCRIPTION} ký tự.",
+            f"The description is longer than {_MAX_DESCRIPTION} characters.",
+        )
+    return text
+
+
+def _dong(amount: int) -> str:
+    """1500000 -> "1.500.000", the Vietnamese way."""
+    return f"{amount:,}".replace(",", ".")
+
+
+def _fraction(value: Cell) -> CellError:
+    return CellError(
+        f"Số tiền {show(value)} có phần lẻ; số tiền phải là số nguyên đồng.",
+        f"Amount {show(value)} has a fractional part; amounts are whole dong.",
+    )
+
+
+def _bad_amount(value: Cell) -> CellError:
+    return CellError(
+        f"Số tiền {show(value)} không hợp lệ; hãy nhập số nguyên đồng, ví dụ 150000 hoặc "
+        "-150.000 cho khoản giảm.",
+        f"Amount {show(value)} is not valid; enter whole dong, e.g. 150000, or -150.000 "
+        "for a credit.",
+    )

@@ -1,0 +1,404 @@
+"""Read the spreadsheets school accountants upload: XLSX or CSV, into one plain shape.
+
+Everything here is pure: bytes in, :class:`Table` out, no database and no Flask, so the
+parsers built on top (rosters, adjustments) can be tested with files generated in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import TypeVar
+
+from openpyxl import load_workbook
+from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
+
+#: What a cell can hold once read: openpyxl gives numbers, text, dates and times;
+#: CSV gives text. Blank text is turned into ``None`` so both formats agree on "empty".
+Cell = str | int | float | bool | datetime | date | time | None
+
+#: More data rows than any school has; beyond this the upload is a mistake (or a zip bomb).
+MAX_DATA_ROWS = 20_000
+
+_T = TypeVar("_T")
+
+_XLSX_EXTENSIONS = (".xlsx", ".xlsm")
+_ZIP_MAGIC = b"PK\x03\x04"
+# Excel 97-2003 .xls files are OLE compound documents; openpyxl cannot read them.
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CSV_DELIMITERS = (",", ";", "\t")
+
+
+class ImportFileError(Exception):
+    """The uploaded file cannot be read at all (wrong format, corrupt, empty, wrong encoding)."""
+
+    def __init__(self, message_vi: str, message_en: str) -> None:
+        super().__init__(message_vi)
+        self.message_vi = message_vi
+        self.message_en = message_en
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one cell (or a missing column), shown to the accountant.
+
+    ``row`` is the spreadsheet row number they see; ``column`` is the header as written in
+    the file, or the field name when the column itself is missing.
+    """
+
+    row: int
+    column: str
+    message: str
+    message_en: str
+
+
+class CellError(ValueError):
+    """One cell's value is unacceptable; the caller turns it into a :class:`RowError`."""
+
+    def __init__(self, message_vi: str, message_en: str) -> None:
+        super().__init__(message_vi)
+        self.message_vi = message_vi
+        self.message_en = message_en
+
+
+class RowsInvalid(Exception):
+    """Some rows are wrong; nothing may be imported. Carries every error, in file order."""
+
+    def __init__(self, errors: list[RowError]) -> None:
+        super().__init__(f"{len(errors)} lỗi trong tệp")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class Table:
+    """A sheet as read: the header row, then the non-empty rows below it.
+
+    Each row is ``(row_number, cells)`` where ``row_number`` is 1-based and counts every
+    line of the sheet (blank ones and the header too), so it matches what the accountant
+    sees in Excel. ``cells`` always has exactly ``len(headers)`` items.
+    """
+
+    headers: list[str]
+    header_row: int
+    rows: list[tuple[int, list[Cell]]]
+    #: Day zero of Excel serial numbers in this workbook (1904 for old Mac files).
+    epoch: datetime = CALENDAR_WINDOWS_1900
+
+
+def read_table(data: bytes, filename: str) -> Table:
+    """Read the first sheet of an XLSX file, or a CSV file, into a :class:`Table`.
+
+    The header row is the first non-empty row; fully empty rows are skipped. Raises
+    :class:`ImportFileError` when the file is not XLSX/CSV, is corrupt, or has no data.
+    """
+    name = filename.lower().strip()
+    if name.endswith(".xls") or data.startswith(_OLE_MAGIC):
+        raise ImportFileError(
+            "Tệp Excel 97-2003 (.xls) không được hỗ trợ. Hãy mở tệp trong Excel và chọn "
+            "Lưu thành (Save As) → Sổ làm việc Excel (*.xlsx).",
+            "Excel 97-2003 (.xls) files are not supported. Open the file in Excel and save it "
+            "as an Excel Workbook (*.xlsx).",
+        )
+    if name.endswith(_XLSX_EXTENSIONS):
+        lines, epoch = _read_xlsx(data)
+    elif name.endswith(".csv"):
+        if data.startswith(_ZIP_MAGIC):
+            # An .xlsx renamed to .csv: reading it as text would produce garbage errors.
+            raise ImportFileError(
+                "Tệp này là tệp Excel (.xlsx) nhưng có đuôi .csv. Hãy đổi lại đuôi .xlsx "
+                "hoặc lưu lại dưới dạng CSV UTF-8.",
+                "This is an Excel (.xlsx) file named .csv. Rename it to .xlsx or save it "
+                "as CSV UTF-8.",
+            )
+        lines, epoch = _read_csv(data), CALENDAR_WINDOWS_1900
+    else:
+        raise ImportFileError(
+            "Chỉ nhận tệp Excel (.xlsx) hoặc CSV (.csv).",
+            "Only Excel (.xlsx) or CSV (.csv) files are accepted.",
+        )
+    return _to_table(lines, epoch)
+
+
+def _read_xlsx(data: bytes) -> tuple[list[tuple[int, list[Cell]]], datetime]:
+    """Non-empty rows of the first sheet, with their row numbers."""
+    if not data.startswith(_ZIP_MAGIC):
+        raise _corrupt_xlsx()
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    # openpyxl reports a malformed package with whatever its zip/XML layers raise
+    # (BadZipFile, KeyError for a missing part, XML parse errors, ValueError...);
+    # for an uploaded file they all mean the same thing to the accountant.
+    except Exception as exc:
+        raise _corrupt_xlsx() from exc
+    try:
+        sheet = workbook.worksheets[0]
+        # Some generators write a wrong <dimension>; read_only mode would trust it and
+        # silently drop rows. Forgetting it makes openpyxl read every row present.
+        sheet.reset_dimensions()
+        lines: list[tuple[int, list[Cell]]] = []
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_blank_to_none(value) for value in values]
+            if any(cell is not None for cell in cells):
+                lines.append((number, cells))
+                _check_size(len(lines))
+        return lines, workbook.epoch
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, SyntaxError) as exc:
+        # Sheet XML is parsed lazily, so a damaged sheet only shows up while iterating.
+        raise _corrupt_xlsx() from exc
+    finally:
+        workbook.close()
+
+
+def _read_csv(data: bytes) -> list[tuple[int, list[Cell]]]:
+    """Non-empty records of a CSV file, with the row number Excel would show for each."""
+    text = _decode_csv(data)
+    delimiter = _sniff_delimiter(text)
+    lines: list[tuple[int, list[Cell]]] = []
+    try:
+        # Numbering records (not physical lines) matches Excel, where a quoted cell
+        # spanning several lines still occupies one row.
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for number, record in enumerate(reader, start=1):
+            cells: list[Cell] = [_blank_to_none(value) for value in record]
+            if any(cell is not None for cell in cells):
+                lines.append((number, cells))
+                _check_size(len(lines))
+    except csv.Error as exc:
+        raise ImportFileError(
+            f"Tệp CSV bị lỗi định dạng: {exc}.",
+            f"The CSV file is malformed: {exc}.",
+        ) from exc
+    return lines
+
+
+def _decode_csv(data: bytes) -> str:
+    """Decode UTF-8 (with or without BOM) or BOM-marked UTF-16; refuse anything else.
+
+    Guessing a legacy code page (cp1258, TCVN3, VNI) would silently turn names into
+    mojibake that then gets imported, so a non-UTF-8 file is rejected with instructions.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Excel's "Unicode Text" export; the BOM makes the encoding certain.
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise _not_utf8() from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8() from exc
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the header line into the most fields.
+
+    Excel uses ";" when the Windows list separator is ";" (Vietnamese regional settings,
+    where "," is the decimal mark) and "," otherwise; tab comes from "Unicode Text".
+    The header line is used because headers rarely contain delimiters, unlike data.
+    """
+    first_line = next((line for line in io.StringIO(text) if line.strip()), "")
+    best, best_count = ",", 1
+    for delimiter in _CSV_DELIMITERS:
+        count = len(next(csv.reader([first_line], delimiter=delimiter), []))
+        if count > best_count:
+            best, best_count = delimiter, count
+    return best
+
+
+def _to_table(lines: list[tuple[int, list[Cell]]], epoch: datetime) -> Table:
+    if not lines:
+        raise ImportFileError("Tệp không có dữ liệu.", "The file is empty.")
+    header_row, header_cells = lines[0]
+    headers = ["" if cell is None else str(cell).strip() for cell in header_cells]
+    while headers and not headers[-1]:
+        headers.pop()
+    width = len(headers)
+    rows = [(number, (cells + [None] * width)[:width]) for number, cells in lines[1:]]
+    # A row whose only values sit in unnamed columns to the right is noise (totals, notes).
+    rows = [(number, cells) for number, cells in rows if any(c is not None for c in cells)]
+    if not rows:
+        raise ImportFileError(
+            f"Tệp chỉ có dòng tiêu đề (dòng {header_row}), không có dòng dữ liệu nào.",
+            f"The file has only a header row (row {header_row}) and no data rows.",
+        )
+    return Table(headers=headers, header_row=header_row, rows=rows, epoch=epoch)
+
+
+def _blank_to_none(value: Cell) -> Cell:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _check_size(count: int) -> None:
+    if count > MAX_DATA_ROWS + 1:
+        raise ImportFileError(
+            f"Tệp có quá nhiều dòng (tối đa {MAX_DATA_ROWS:,}). Hãy chia thành nhiều tệp.",
+            f"The file has too many rows (at most {MAX_DATA_ROWS:,}). Split it into several.",
+        )
+
+
+def _corrupt_xlsx() -> ImportFileError:
+    return ImportFileError(
+        "Không đọc được tệp Excel: tệp bị hỏng hoặc không phải định dạng .xlsx.",
+        "The Excel file cannot be read: it is damaged or not in .xlsx format.",
+    )
+
+
+def _not_utf8() -> ImportFileError:
+    return ImportFileError(
+        'Tệp CSV không dùng bảng mã UTF-8 nên tiếng Việt sẽ bị lỗi font. Trong Excel, hãy '
+        'chọn Lưu thành (Save As) → "CSV UTF-8 (Comma delimited) (*.csv)" rồi tải lên lại, '
+        "hoặc tải lên tệp .xlsx.",
+        'The CSV file is not UTF-8 encoded. In Excel, use Save As → "CSV UTF-8 (Comma '
+        'delimited) (*.csv)" and upload again, or upload the .xlsx file.',
+    )
+
+
+# --- Header matching -------------------------------------------------------------------------
+
+_BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise_header(text: str) -> str:
+    """Reduce a header to lowercase ASCII words: "Mã HS (*)" and "ma_hs" both give "ma hs".
+
+    Bracketed hints such as "(dd/mm/yyyy)" or "(VNĐ)" are dropped; "đ" is mapped by hand
+    because Unicode does not decompose it into "d" plus a mark.
+    """
+    text = _BRACKETED.sub(" ", text).casefold().replace("đ", "d")
+    text = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+    return _NOT_ALNUM.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class HeaderMatch:
+    """Which column holds each field."""
+
+    #: Field name -> index into :attr:`Table.headers` (the first matching column).
+    columns: dict[str, int]
+    #: Required fields that no header matched, in spec order.
+    missing: list[str] = field(default_factory=list)
+    #: Fields matched by more than one column -> all their indexes; ambiguous, so an error.
+    duplicated: dict[str, list[int]] = field(default_factory=dict)
+
+
+def match_headers(
+    headers: list[str],
+    spec: Mapping[str, Collection[str]],
+    required: Collection[str] = (),
+) -> HeaderMatch:
+    """Find each field of ``spec`` (field -> accepted spellings) among ``headers``.
+
+    Both sides go through :func:`normalise_header`, so spellings may be written naturally
+    with diacritics. Headers that match nothing (STT, Ghi chú...) are ignored.
+    """
+    lookup: dict[str, str] = {}
+    for name, spellings in spec.items():
+        for spelling in spellings:
+            key = normalise_header(spelling)
+            if lookup.setdefault(key, name) != name:
+                raise ValueError(f"{spelling!r} is accepted for both {lookup[key]} and {name}")
+    found: dict[str, list[int]] = {}
+    for index, header in enumerate(headers):
+        name = lookup.get(normalise_header(header))
+        if name is not None:
+            found.setdefault(name, []).append(index)
+    return HeaderMatch(
+        columns={name: indexes[0] for name, indexes in found.items()},
+        missing=[name for name in spec if name in required and name not in found],
+        duplicated={name: indexes for name, indexes in found.items() if len(indexes) > 1},
+    )
+
+
+# --- Cell helpers shared by the parsers ------------------------------------------------------
+
+
+def clean_text(value: Cell) -> str | None:
+    """Text as it should be stored: NFC, single spaces, ``None`` when blank.
+
+    Files saved on macOS often carry decomposed (NFD) Vietnamese; without NFC the same name
+    would compare unequal to the one typed in the web form.
+    """
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(unicodedata.normalize("NFC", str(value)).split())
+    return text or None
+
+
+def show(value: Cell) -> str:
+    """A cell value quoted for an error message, the way the accountant would recognise it."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return f'"{text[:40]}…"' if len(text) > 40 else f'"{text}"'
+
+
+class RowCells:
+    """One data row, parsed field by field; errors are collected, never raised.
+
+    Collecting lets a parser report every bad cell of the file in one pass.
+    """
+
+    def __init__(
+        self, headers: list[str], number: int, cells: list[Cell], errors: list[RowError]
+    ) -> None:
+        self.headers = headers
+        self.number = number
+        self.cells = cells
+        self.errors = errors
+
+    def parse(
+        self,
+        index: int | None,
+        parse: Callable[[Cell], _T],
+        *,
+        required: tuple[str, str] | None = None,
+    ) -> _T | None:
+        """Parse the cell in column ``index`` (``None``: the optional column is absent).
+
+        ``required`` names the field (Vietnamese, English) for the "missing" message;
+        without it a blank cell simply gives ``None``.
+        """
+        if index is None:
+            return None
+        return self.parse_value(index, self.cells[index], parse, required=required)
+
+    def parse_value(
+        self,
+        index: int,
+        value: Cell,
+        parse: Callable[[Cell], _T],
+        *,
+        required: tuple[str, str] | None = None,
+    ) -> _T | None:
+        """Like :meth:`parse` for a value assembled from cells; errors go to column ``index``."""
+        if value is None:
+            if required is not None:
+                label_vi, label_en = required
+                self.error(index, f"Thiếu {label_vi.lower()}.", f"{label_en} is missing.")
+            return None
+        try:
+            return parse(value)
+        except CellError as exc:
+            self.error(index, exc.message_vi, exc.message_en)
+            return None
+
+    def error(self, index: int, message_vi: str, message_en: str) -> None:
+        """Record an error against column ``index`` of this row."""
+        self.errors.append(RowError(self.number, self.headers[index], message_vi, message_en))
+

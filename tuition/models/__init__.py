@@ -1,0 +1,24 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
+
+from .audit import AuditEvent
+from .billing import BillingRun, Invoice, InvoiceLine
+from .fees import Adjustment, Enrolment, Exemption, FeeItem
+from .school import BankAccount, Classroom, School
+from .student import Student
+from .user import User
+
+__all__ = [
+    "Adjustment",
+    "AuditEvent",
+    "BankAccount",
+    "BillingRun",
+    "Classroom",
+    "Enrolment",
+    "Exemption",
+    "FeeItem",
+    "Invoice",
+    "InvoiceLine",
+    "School",
+    "Student",
+    "User",
+]

@@ -1,0 +1,79 @@
+"""A school, its receiving bank accounts and its classes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .common import created_at_column
+
+#: Levels a school may teach; a school may teach several.
+LEVELS = {"mam_non": "Mầm non", "tieu_hoc": "Tiểu học", "thcs": "Trung học cơ sở"}
+
+
+class School(db.Model):
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: Comma-separated keys of :data:`LEVELS`, e.g. ``"tieu_hoc,thcs"``.
+    levels: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    tax_code: Mapped[str | None] = mapped_column(String(14))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    #: 2-4 capital letters that start every payment code of this school.
+    payment_prefix: Mapped[str] = mapped_column(String(4), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    bank_accounts: Mapped[list[BankAccount]] = relationship(
+        back_populates="school", order_by="BankAccount.id"
+    )
+
+    @property
+    def level_list(self) -> list[str]:
+        return [level for level in self.levels.split(",") if level]
+
+    @property
+    def default_account(self) -> BankAccount | None:
+        for account in self.bank_accounts:
+            if account.is_default:
+                return account
+        return self.bank_accounts[0] if self.bank_accounts else None
+
+
+class BankAccount(db.Model):
+    """An account the school receives fees into; notifications are routed by its number."""
+
+    __tablename__ = "bank_accounts"
+    __table_args__ = (UniqueConstraint("bin", "account_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    #: NAPAS BIN of the bank (6 digits).
+    bin: Mapped[str] = mapped_column(String(6))
+    account_number: Mapped[str] = mapped_column(String(19), index=True)
+    account_name: Mapped[str] = mapped_column(String(100))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Per-account webhook secrets; the deployment-wide ones apply when these are empty.
+    sepay_api_key: Mapped[str | None] = mapped_column(String(200))
+    casso_checksum_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = created_at_column()
+
+    school: Mapped[School] = relationship(back_populates="bank_accounts")
+
+
+class Classroom(db.Model):
+    __tablename__ = "classrooms"
+    __table_args__ = (UniqueConstraint("school_id", "school_year", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    #: e.g. ``"2026-2027"``.
+    school_year: Mapped[str] = mapped_column(String(9))
+    name: Mapped[str] = mapped_column(String(40))
+    #: Grade code: NT, MGB, MGN, MGL (mầm non) or 1..9.
+    grade: Mapped[str] = mapped_column(String(3), index=True)

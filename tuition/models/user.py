@@ -1,0 +1,41 @@
+"""Staff accounts: admins (every school), accountants and principals (their school)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .common import created_at_column
+from .school import School
+
+ROLES = ("admin", "accountant", "principal")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'accountant', 'principal')", name="role"),
+        CheckConstraint("role = 'admin' OR school_id IS NOT NULL", name="school_for_staff"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    #: SHA-256 of the API token; the token itself is shown once and never stored.
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    school: Mapped[School | None] = relationship()
+
+    def can_read(self, school_id: int) -> bool:
+        return self.role == "admin" or self.school_id == school_id
+
+    def can_manage_money(self, school_id: int) -> bool:
+        """Principals look; accountants (of their school) and admins change."""
+        return self.role == "admin" or (self.role == "accountant" and self.school_id == school_id)

@@ -1,0 +1,126 @@
+"""A realistic demo school: three levels, about 600 students, fees and one issued period."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..importing.roster import RosterRow
+from ..models import School, Student
+from . import billing, fees, schools, students, users
+
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
+          "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"]
+MIDDLE_GIRL = ["Thị", "Ngọc", "Thu", "Minh", "Khánh", "Bảo", "Thanh", "Phương"]
+MIDDLE_BOY = ["Văn", "Minh", "Đức", "Quang", "Gia", "Hoàng", "Anh", "Tuấn"]
+GIVEN_GIRL = ["An", "Anh", "Ánh", "Chi", "Dương", "Hà", "Hân", "Linh", "Mai", "My", "Ngân",
+              "Nhi", "Thảo", "Trang", "Vy", "Yến", "Hương", "Thư", "Uyên", "Quỳnh"]
+GIVEN_BOY = ["Bảo", "Dũng", "Đạt", "Hải", "Hiếu", "Huy", "Khang", "Khôi", "Long", "Minh",
+             "Nam", "Phúc", "Quân", "Sơn", "Thắng", "Trí", "Tùng", "Việt", "Vinh", "Đăng"]
+#: Class name -> (share of students, age in years at the start of the school year).
+CLASSES = {
+    "NT1": (20, 2), "MGB1": (25, 3), "MGN1": (25, 4), "MGL1": (28, 5), "MGL2": (28, 5),
+    "1A": (35, 6), "1B": (35, 6), "2A": (35, 7), "2B": (34, 7), "3A": (36, 8), "4A": (36, 9),
+    "5A": (35, 10), "6A1": (42, 11), "7A1": (42, 12), "8A1": (40, 13), "9A1": (40, 14),
+}
+DEMO_PASSWORD = "demo-matkhau-2026"
+
+
+def _name(rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        return f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_GIRL)} {rng.choice(GIVEN_GIRL)}"
+    return f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_BOY)} {rng.choice(GIVEN_BOY)}"
+
+
+def roster(student_count: int, school_year_start: int, rng: random.Random) -> list[RosterRow]:
+    weight = sum(share for share, _ in CLASSES.values())
+    rows, number = [], 0
+    for class_name, (share, age) in CLASSES.items():
+        for _ in range(max(1, round(student_count * share / weight))):
+            number += 1
+            born = date(school_year_start - age - 1, 9, 1) + timedelta(days=rng.randrange(365))
+            guardian = _name(rng)
+            rows.append(RosterRow(
+                row=number + 1, code=f"HS{number:05d}", full_name=_name(rng),
+                date_of_birth=born, class_name=class_name,
+                guardian_name=guardian, guardian_phone=f"09{rng.randrange(10**8):08d}",
+            ))
+    return rows
+
+
+def load_demo(*, student_count: int = 600, today: date) -> str:
+    """Create the demo school, its staff and one issued month. Refuses to run twice."""
+    if db.session.scalar(select(School.id).where(School.code == "DEMO")):
+        return "Trường mẫu DEMO đã có sẵn; không tạo lại."
+    rng = random.Random(2026)
+    admin, admin_token = users.create_user(None, email="admin@demo.tuition.vn", role="admin",
+                                           password=DEMO_PASSWORD, name="Quản trị")
+    school = schools.create_school(admin, {
+        "code": "DEMO",
+        "name": "Trường Liên cấp Hoa Sen",
+        "level": ["mam_non", "tieu_hoc", "thcs"],
+        "address": "12 Đường Lê Lợi, Phường Bến Thành, TP. Hồ Chí Minh",
+        "tax_code": "0312345678",
+        "phone": "028 3822 1234",
+        "payment_prefix": "HS",
+        "bank_accounts": [{"bin": "970436", "account_number": "1023456789",
+                           "account_name": "TRUONG LIEN CAP HOA SEN"}],
+    })
+    _, accountant_token = users.create_user(
+        admin, email="ketoan@demo.tuition.vn", role="accountant", school=school,
+        password=DEMO_PASSWORD, name="Nguyễn Thị Lan")
+    _, principal_token = users.create_user(
+        admin, email="hieutruong@demo.tuition.vn", role="principal", school=school,
+        password=DEMO_PASSWORD, name="Trần Văn Hùng")
+    year = today.year if today.month >= 8 else today.year - 1
+    rows = roster(student_count, year, rng)
+    students.import_roster(admin, school, rows, school_year=f"{year}-{year + 1}")
+
+    preschool = ["NT", "MGB", "MGN", "MGL"]
+    items = [
+        {"code": "HOCPHI", "name": "Học phí", "amount_vnd": 300_000, "unit": "month",
+         "grades": ["6", "7", "8", "9"]},
+        {"code": "HOCPHIMN", "name": "Học phí mầm non", "amount_vnd": 450_000, "unit": "month",
+         "grades": preschool},
+        {"code": "TIENAN", "name": "Tiền ăn bán trú", "amount_vnd": 32_000,
+         "unit": "school_day", "grades": preschool + ["1", "2", "3", "4", "5"],
+         "mandatory": False},
+        {"code": "BANTRU", "name": "Phí chăm sóc bán trú", "amount_vnd": 150_000,
+         "unit": "month", "mandatory": False},
+        {"code": "XEBUS", "name": "Xe đưa đón", "amount_vnd": 550_000, "unit": "month",
+         "mandatory": False},
+        {"code": "NUOCUONG", "name": "Nước uống", "amount_vnd": 15_000, "unit": "month"},
+    ]
+    created = {data["code"]: fees.create_fee_item(admin, school, data) for data in items}
+    all_students = list(db.session.scalars(select(Student).where(Student.school_id == school.id)))
+    for student in all_students:
+        if student.classroom.grade not in ("6", "7", "8", "9") or rng.random() < 0.3:
+            fees.enrol(admin, school, student, created["TIENAN"])
+            fees.enrol(admin, school, student, created["BANTRU"])
+        if rng.random() < 0.15:
+            fees.enrol(admin, school, student, created["XEBUS"])
+    start = date(year, 9, 1)
+    for student in rng.sample(all_students, 12):
+        fees.add_exemption(admin, school, student, kind="percent", value=100,
+                           reason="Hộ nghèo", valid_from=start)
+    for student in rng.sample(all_students, 8):
+        fees.add_exemption(admin, school, student, kind="percent", value=50,
+                           reason="Con thương binh, liệt sĩ", valid_from=start)
+    period = f"{today.year}-{today.month:02d}"
+    result = billing.run_billing(
+        admin, school, period=period, fee_codes=list(created), due_date=today + timedelta(10),
+    )
+    return "\n".join([
+        f"Đã tạo trường mẫu “{school.name}” (mã DEMO) với {len(rows)} học sinh, "
+        f"{len(created)} khoản thu và {len(result.issued)} hóa đơn kỳ {result.period.label}.",
+        f"Đăng nhập (mật khẩu {DEMO_PASSWORD}): admin@demo.tuition.vn, ketoan@demo.tuition.vn, "
+        "hieutruong@demo.tuition.vn",
+        f"Mã API quản trị:   {admin_token}",
+        f"Mã API kế toán:    {accountant_token}",
+        f"Mã API hiệu trưởng: {principal_token}",
+    ])
+
+

@@ -1,0 +1,171 @@
+"""Fee items, opt-in enrolments, exemptions and adjustments."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from ..core.money import require_vnd
+from ..extensions import db
+from ..importing.adjustments import AdjustmentRow, AdjustmentsInvalid
+from ..importing.roster import GRADES, RowError
+from ..models import Adjustment, Enrolment, Exemption, FeeItem, School, Student, User
+from ..models.fees import UNITS
+from . import audit
+from .access import require_manage
+from .errors import Conflict, Invalid, NotFound
+
+_FEE_CODE = re.compile(r"^[A-Z0-9_-]{1,20}$")
+
+
+def get_fee_item(school: School, code: str) -> FeeItem:
+    item = db.session.scalar(
+        select(FeeItem).where(FeeItem.school_id == school.id, FeeItem.code == code.upper())
+    )
+    if item is None:
+        raise NotFound(f"Không tìm thấy khoản thu “{code}”.", f"Fee item {code!r} not found.")
+    return item
+
+
+def create_fee_item(actor: User, school: School, data: dict[str, Any]) -> FeeItem:
+    """Define a khoản thu. ``grades``/``classes`` restrict it; ``mandatory=False`` is opt-in."""
+    require_manage(actor, school)
+    code = str(data.get("code") or "").strip().upper()
+    if not _FEE_CODE.match(code):
+        raise Invalid(
+            "Mã khoản thu gồm 1-20 chữ in hoa không dấu, chữ số, “-” hoặc “_”.",
+            "Fee item code must be 1-20 capital letters, digits, '-' or '_'.",
+            field="code",
+        )
+    name = str(data.get("name") or "").strip()
+    if not name or len(name) > 120:
+        raise Invalid("Tên khoản thu là bắt buộc (tối đa 120 ký tự).",
+                      "name is required (at most 120 characters).", field="name")
+    try:
+        amount = require_vnd(data.get("amount_vnd"))
+    except ValueError as exc:
+        raise Invalid("Số tiền “amount_vnd” phải là số nguyên đồng dương.",
+                      "amount_vnd must be a positive integer number of dong.",
+                      field="amount_vnd") from exc
+    unit = data.get("unit")
+    if unit not in UNITS:
+        raise Invalid("Đơn vị tính phải là: " + ", ".join(UNITS) + ".",
+                      "unit must be one of: " + ", ".join(UNITS) + ".", field="unit")
+    grades = _code_list(data.get("grades"), "grades")
+    unknown = [g for g in grades if g not in GRADES]
+    if unknown:
+        raise Invalid(f"Khối không hợp lệ: {', '.join(unknown)}.",
+                      f"Unknown grades: {', '.join(unknown)}.", field="grades")
+    classes = _code_list(data.get("classes"), "classes")
+    mandatory = data.get("mandatory", True)
+    if not isinstance(mandatory, bool):
+        raise Invalid("“mandatory” phải là true hoặc false.", "mandatory must be a boolean.")
+    if db.session.scalar(
+        select(FeeItem.id).where(FeeItem.school_id == school.id, FeeItem.code == code)
+    ):
+        raise Conflict(f"Khoản thu “{code}” đã tồn tại.", f"Fee item {code!r} already exists.")
+    item = FeeItem(
+        school_id=school.id, code=code, name=name, amount_vnd=amount, unit=unit,
+        grades=",".join(grades), classes=",".join(classes), mandatory=mandatory,
+    )
+    db.session.add(item)
+    db.session.flush()
+    audit.record(actor, school.id, "fee_item.create", f"fee_item:{code}",
+                 amount_vnd=amount, unit=unit)
+    return item
+
+
+def _code_list(value: Any, field: str) -> list[str]:
+    if value in (None, "", []):
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+        raise Invalid(f"“{field}” phải là danh sách.", f"{field} must be a list.", field=field)
+    return [str(v).strip().upper() for v in value if str(v).strip()]
+
+
+def enrol(actor: User, school: School, student: Student, item: FeeItem,
+          valid_from: date | None = None, valid_to: date | None = None) -> Enrolment:
+    """Subscribe a student to an opt-in item (bán trú, xe đưa đón)."""
+    require_manage(actor, school)
+    if item.mandatory:
+        raise Invalid(f"Khoản “{item.name}” là bắt buộc, không cần đăng ký.",
+                      f"{item.code} is mandatory; no enrolment needed.")
+    existing = db.session.scalar(
+        select(Enrolment).where(Enrolment.student_id == student.id,
+                                Enrolment.fee_item_id == item.id)
+    )
+    if existing:
+        return existing
+    enrolment = Enrolment(student_id=student.id, fee_item_id=item.id,
+                          valid_from=valid_from, valid_to=valid_to)
+    db.session.add(enrolment)
+    db.session.flush()
+    audit.record(actor, school.id, "enrolment.add", f"student:{student.code}", item=item.code)
+    return enrolment
+
+
+def add_exemption(
+    actor: User, school: School, student: Student, *, kind: str, value: int, reason: str,
+    valid_from: date, valid_to: date | None = None, item: FeeItem | None = None,
+) -> Exemption:
+    """Record a miễn giảm: ``percent`` (1-100) or ``fixed`` dong per billed unit."""
+    require_manage(actor, school)
+    if kind not in ("percent", "fixed"):
+        raise Invalid("Loại miễn giảm phải là percent hoặc fixed.",
+                      "kind must be percent or fixed.")
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or (
+        kind == "percent" and value > 100
+    ):
+        raise Invalid("Mức miễn giảm không hợp lệ.", "Invalid exemption value.")
+    if not reason.strip():
+        raise Invalid("Cần ghi lý do (đối tượng chính sách).", "A reason is required.")
+    if valid_to and valid_to < valid_from:
+        raise Invalid("Ngày kết thúc trước ngày bắt đầu.", "valid_to is before valid_from.")
+    exemption = Exemption(
+        student_id=student.id, fee_item_id=item.id if item else None, kind=kind, value=value,
+        reason=reason.strip(), valid_from=valid_from, valid_to=valid_to,
+        created_by_id=actor.id,
+    )
+    db.session.add(exemption)
+    db.session.flush()
+    audit.record(actor, school.id, "exemption.add", f"student:{student.code}",
+                 kind=kind, value=value, reason=reason, item=item.code if item else None)
+    return exemption
+
+
+def add_adjustments(actor: User, school: School, rows: Sequence[AdjustmentRow]) -> int:
+    """Add credit/charge lines for the students' next invoices. All rows or none."""
+    require_manage(actor, school)
+    students = {
+        s.code: s
+        for s in db.session.scalars(
+            select(Student).where(
+                Student.school_id == school.id, Student.code.in_({r.student_code for r in rows})
+            )
+        )
+    }
+    errors = [
+        RowError(row=r.row, column="Mã học sinh",
+                 message=f"Không có học sinh mã “{r.student_code}” trong trường.",
+                 message_en=f"No student with code {r.student_code!r} in this school.")
+        for r in rows
+        if r.student_code not in students
+    ]
+    if errors:
+        raise AdjustmentsInvalid(errors)
+    for row in rows:
+        student = students[row.student_code]
+        db.session.add(Adjustment(
+            school_id=school.id, student_id=student.id, amount_vnd=row.amount_vnd,
+            description=row.description, created_by_id=actor.id,
+        ))
+        audit.record(actor, school.id, "adjustment.add", f"student:{student.code}",
+                     amount_vnd=row.amount_vnd, description=row.description)
+    db.session.flush()
+    return len(rows)

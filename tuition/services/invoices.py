@@ -1,0 +1,233 @@
+"""Reading invoices: lists, the VietQR payload and memo, verification links, notices."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterator
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..core import vietqr
+from ..core.banks import bank_by_bin
+from ..core.money import format_vnd
+from ..core.names import sort_key
+from ..core.periods import parse_period
+from ..core.words import amount_in_words
+from ..extensions import db
+from ..models import BankAccount, Classroom, Invoice, InvoiceLine, School, Student, User
+from ..models.fees import UNITS
+from ..pdf.notices import Notice, NoticeLine
+from .access import require_read
+from .errors import Invalid, not_found
+
+MEMO_MAX = 25
+NOTICE_BATCH = 200
+
+
+def get_invoice(code: str) -> Invoice:
+    invoice = db.session.scalar(
+        select(Invoice)
+        .where(Invoice.code == code.strip().upper())
+        .options(selectinload(Invoice.lines).selectinload(InvoiceLine.fee_item))
+    )
+    if invoice is None:
+        raise not_found(f"hóa đơn “{code}”", f"Invoice {code!r}")
+    return invoice
+
+
+def get_invoice_for(actor: User, code: str) -> Invoice:
+    invoice = get_invoice(code)
+    if not actor.can_read(invoice.school_id):
+        # Same answer as a missing invoice: codes of other schools are not confirmed.
+        raise not_found(f"hóa đơn “{code}”", f"Invoice {code!r}")
+    return invoice
+
+
+def list_invoices(actor: User, school: School, *, status: str | None = None,
+                  class_name: str | None = None, period: str | None = None) -> list[Invoice]:
+    require_read(actor, school)
+    query = (
+        select(Invoice)
+        .join(Invoice.student)
+        .join(Student.classroom)
+        .where(Invoice.school_id == school.id)
+    )
+    if status:
+        if status not in ("open", "partial", "paid", "cancelled", "unpaid"):
+            raise Invalid("Trạng thái không hợp lệ.", "status must be open, partial, paid, "
+                          "cancelled or unpaid.", field="status")
+        if status == "unpaid":
+            query = query.where(Invoice.status.in_(("open", "partial")))
+        else:
+            query = query.where(Invoice.status == status)
+    if class_name:
+        query = query.where(Classroom.name == class_name.strip().upper())
+    if period:
+        query = query.where(Invoice.period == period.strip().upper())
+    found = db.session.scalars(query)
+    return sorted(found, key=lambda i: (i.student.classroom.name,
+                                        sort_key(i.student.full_name), i.id))
+
+
+def memo_for(invoice: Invoice) -> str:
+    """The transfer memo: the payment code first, then the student code, ASCII, <= 25 chars."""
+    return f"{invoice.code} {invoice.student.code}"[:MEMO_MAX]
+
+
+def receiving_account(school: School) -> BankAccount:
+    account = school.default_account
+    if account is None:
+        raise Invalid("Trường chưa khai báo tài khoản nhận tiền.",
+                      "The school has no receiving bank account.")
+    return account
+
+
+def qr_payload(invoice: Invoice) -> str | None:
+    """The dynamic VietQR for the open balance; None when nothing is left to pay."""
+    if invoice.balance_vnd <= 0:
+        return None
+    account = receiving_account(db.session.get(School, invoice.school_id))
+    return vietqr.build_payload(
+        bin=account.bin, account_number=account.account_number,
+        amount_vnd=invoice.balance_vnd, memo=memo_for(invoice),
+    )
+
+
+def _signature(code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"notice:" + code.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode()[:10]
+
+
+def verify_token(invoice: Invoice) -> str:
+    return f"{invoice.code}-{_signature(invoice.code)}"
+
+
+def verify_url(invoice: Invoice) -> str:
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    return f"{base}/kiem-tra/{verify_token(invoice)}"
+
+
+def invoice_for_token(token: str) -> Invoice | None:
+    """The invoice a printed verification link names, if its signature is right."""
+    code, _, signature = token.strip().upper().partition("-")
+    if not signature or not hmac.compare_digest(signature, _signature(code)):
+        return None
+    return db.session.scalar(select(Invoice).where(Invoice.code == code))
+
+
+def invoice_json(invoice: Invoice, *, detail: bool = False) -> dict:
+    data = {
+        "code": invoice.code,
+        "student_code": invoice.student.code,
+        "student_name": invoice.student.full_name,
+        "class": invoice.student.classroom.name,
+        "period": invoice.period,
+        "total_vnd": invoice.total_vnd,
+        "paid_vnd": invoice.paid_vnd,
+        "balance_vnd": invoice.balance_vnd,
+        "status": invoice.status,
+        "due_date": invoice.due_date.isoformat(),
+    }
+    if detail:
+        data.update(
+            memo=memo_for(invoice),
+            qr_payload=qr_payload(invoice),
+            verify_url=verify_url(invoice),
+            issued_at=invoice.issued_at.isoformat(),
+            cancel_reason=invoice.cancel_reason,
+            lines=[
+                {
+                    "description": line.description,
+                    "fee_item": line.fee_item.code if line.fee_item else None,
+                    "quantity": line.quantity,
+                    "unit_price_vnd": line.unit_price_vnd,
+                    "reduction_vnd": line.reduction_vnd,
+                    "amount_vnd": line.amount_vnd,
+                }
+                for line in invoice.lines
+            ],
+        )
+    return data
+
+
+def notice_for(invoice: Invoice, school: School, account: BankAccount) -> Notice:
+    """The printable fee notice of an invoice with an open balance."""
+    payload = qr_payload(invoice)
+    if payload is None:
+        raise Invalid("Hóa đơn không còn số tiền phải nộp.", "Nothing is left to pay.")
+    bank = bank_by_bin(account.bin)
+    student = invoice.student
+    return Notice(
+        school_name=school.name,
+        school_address=school.address,
+        school_phone=school.phone or "",
+        school_tax_code=school.tax_code or "",
+        student_code=student.code,
+        student_name=student.full_name,
+        class_name=student.classroom.name,
+        period_label=parse_period(invoice.period).label,
+        lines=tuple(
+            NoticeLine(
+                description=line.description,
+                quantity=line.quantity,
+                unit_price_vnd=line.unit_price_vnd,
+                reduction_vnd=line.reduction_vnd,
+                amount_vnd=line.amount_vnd,
+                unit_label=UNITS.get(line.fee_item.unit, "") if line.fee_item else "",
+            )
+            for line in invoice.lines
+        ),
+        total_vnd=invoice.balance_vnd,
+        amount_in_words=amount_in_words(invoice.balance_vnd),
+        due_date=invoice.due_date,
+        bank_name=bank.short_name if bank else account.bin,
+        account_number=account.account_number,
+        account_name=account.account_name,
+        qr_payload=payload,
+        memo=memo_for(invoice),
+        invoice_code=invoice.code,
+        verify_url=verify_url(invoice),
+    )
+
+
+def notices_for_class(
+    actor: User, school: School, *, period: str, class_name: str | None = None
+) -> Iterator[Notice]:
+    """Notices for every unpaid invoice of a period (one class or all), streamed in batches."""
+    require_read(actor, school)
+    account = receiving_account(school)
+    query = (
+        select(Invoice.id, Classroom.name, Student.full_name)
+        .join(Invoice.student)
+        .join(Student.classroom)
+        .where(Invoice.school_id == school.id, Invoice.period == period.strip().upper(),
+               Invoice.status.in_(("open", "partial")))
+    )
+    if class_name:
+        query = query.where(Classroom.name == class_name.strip().upper())
+    # Only the ids are held; invoices are loaded a batch at a time, in class-list order.
+    order = [row.id for row in sorted(db.session.execute(query),
+                                      key=lambda r: (r[1], sort_key(r[2]), r[0]))]
+    for start in range(0, len(order), NOTICE_BATCH):
+        ids = order[start : start + NOTICE_BATCH]
+        batch = {
+            invoice.id: invoice
+            for invoice in db.session.scalars(
+                select(Invoice).where(Invoice.id.in_(ids)).options(
+                    selectinload(Invoice.lines).selectinload(InvoiceLine.fee_item),
+                    selectinload(Invoice.student),
+                )
+            )
+        }
+        for invoice_id in ids:
+            yield notice_for(batch[invoice_id], school, account)
+        db.session.expunge_all()
+
+
+def describe_amount(amount_vnd: int) -> str:
+    return f"{format_vnd(amount_vnd)} đ"

@@ -1,0 +1,176 @@
+"""Creating schools and their receiving bank accounts."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+
+from ..core.banks import bank_by_bin
+from ..core.paycode import PaymentCodeError, validate_prefix
+from ..extensions import db
+from ..models import BankAccount, School, User
+from ..models.school import LEVELS
+from . import audit
+from .access import require_admin
+from .errors import Conflict, Invalid, NotFound
+
+_SCHOOL_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
+_ACCOUNT = re.compile(r"^[0-9A-Z]{4,19}$")
+
+
+def _text(data: dict[str, Any], key: str, *, required: bool = True, max_len: int = 200) -> str:
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Invalid(f"Thiếu trường “{key}”.", f"Field {key!r} is required.", field=key)
+        return ""
+    if not isinstance(value, str) or len(value.strip()) > max_len:
+        raise Invalid(
+            f"Trường “{key}” phải là chuỗi tối đa {max_len} ký tự.",
+            f"Field {key!r} must be a string of at most {max_len} characters.",
+            field=key,
+        )
+    return value.strip()
+
+
+def get_school(code: str) -> School:
+    school = db.session.scalar(select(School).where(School.code == code.upper()))
+    if school is None:
+        raise NotFound(f"Không tìm thấy trường “{code}”.", f"School {code!r} not found.")
+    return school
+
+
+def _prefix_for(code: str) -> str:
+    """A payment-code prefix from the school's code: its first letters, made unique."""
+    letters = "".join(ch for ch in code if "A" <= ch <= "Z")
+    candidates = [letters[:n] for n in (2, 3, 4) if len(letters) >= n]
+    candidates += [letters[:1] + a + b for a in "KQWXYZ" for b in "KQWXYZ" if letters[:1]]
+    for candidate in candidates:
+        try:
+            validate_prefix(candidate)
+        except PaymentCodeError:
+            continue
+        if db.session.scalar(select(School.id).where(School.payment_prefix == candidate)) is None:
+            return candidate
+    raise Invalid(
+        "Không tạo được tiền tố mã thanh toán cho trường; hãy chỉ định “payment_prefix”.",
+        "Could not derive a payment-code prefix; give one as 'payment_prefix'.",
+        field="payment_prefix",
+    )
+
+
+def create_school(actor: User, data: dict[str, Any]) -> School:
+    """Create a school with its bank accounts (the first one is the default)."""
+    require_admin(actor)
+    code = _text(data, "code", max_len=32).upper()
+    if not _SCHOOL_CODE.match(code):
+        raise Invalid(
+            "Mã trường chỉ gồm chữ in hoa không dấu, chữ số, “-” hoặc “_” (2-32 ký tự).",
+            "School code must be 2-32 capital letters, digits, '-' or '_'.",
+            field="code",
+        )
+    if db.session.scalar(select(School.id).where(School.code == code)) is not None:
+        raise Conflict(f"Mã trường “{code}” đã tồn tại.", f"School {code!r} already exists.")
+    level = data.get("level", data.get("levels"))
+    levels = [level] if isinstance(level, str) else level
+    if not levels or not isinstance(levels, list) or any(lv not in LEVELS for lv in levels):
+        raise Invalid(
+            "Cấp học phải là một hoặc nhiều trong: mam_non, tieu_hoc, thcs.",
+            "level must be one or more of: mam_non, tieu_hoc, thcs.",
+            field="level",
+        )
+    tax_code = _text(data, "tax_code", required=False, max_len=14)
+    if tax_code and not re.fullmatch(r"\d{10}(-\d{3})?", tax_code):
+        raise Invalid(
+            "Mã số thuế phải có 10 chữ số (hoặc 10 chữ số, “-” và 3 chữ số).",
+            "tax_code must be 10 digits, optionally followed by '-' and 3 digits.",
+            field="tax_code",
+        )
+    prefix = data.get("payment_prefix")
+    if prefix:
+        try:
+            prefix = validate_prefix(str(prefix).upper())
+        except PaymentCodeError as exc:
+            raise Invalid(str(exc), str(exc), field="payment_prefix") from exc
+        if db.session.scalar(select(School.id).where(School.payment_prefix == prefix)):
+            raise Conflict(
+                f"Tiền tố “{prefix}” đã được trường khác dùng.", f"Prefix {prefix!r} is taken."
+            )
+    school = School(
+        code=code,
+        name=_text(data, "name"),
+        levels=",".join(dict.fromkeys(levels)),
+        address=_text(data, "address", required=False, max_len=300),
+        tax_code=tax_code or None,
+        phone=_text(data, "phone", required=False, max_len=20) or None,
+        payment_prefix=prefix or _prefix_for(code),
+    )
+    db.session.add(school)
+    db.session.flush()
+    accounts = data.get("bank_accounts") or []
+    if not isinstance(accounts, list):
+        raise Invalid("“bank_accounts” phải là danh sách.", "bank_accounts must be a list.")
+    for index, account in enumerate(accounts):
+        if not isinstance(account, dict):
+            raise Invalid("Tài khoản ngân hàng không hợp lệ.", "Invalid bank account.")
+        add_bank_account(actor, school, account, default=index == 0, audit_it=False)
+    audit.record(actor, school.id, "school.create", f"school:{code}", name=school.name)
+    return school
+
+
+def add_bank_account(
+    actor: User, school: School, data: dict[str, Any], *, default: bool = False,
+    audit_it: bool = True,
+) -> BankAccount:
+    """Add a receiving account; the bank must be on the NAPAS list."""
+    bin_ = str(data.get("bin", "")).strip()
+    bank = bank_by_bin(bin_)
+    if bank is None:
+        raise Invalid(
+            f"Mã ngân hàng (BIN) “{bin_}” không có trong danh sách NAPAS.",
+            f"Bank BIN {bin_!r} is not on the NAPAS list.",
+            field="bin",
+        )
+    number = re.sub(r"[\s.-]", "", str(data.get("account_number", ""))).upper()
+    if not _ACCOUNT.match(number):
+        raise Invalid(
+            "Số tài khoản chỉ gồm 4-19 chữ số hoặc chữ cái.",
+            "account_number must be 4-19 digits or letters.",
+            field="account_number",
+        )
+    holder = _text(data, "account_name", max_len=100)
+    taken = db.session.scalar(
+        select(BankAccount.id).where(BankAccount.bin == bin_, BankAccount.account_number == number)
+    )
+    if taken is not None:
+        raise Conflict(
+            f"Tài khoản {number} tại {bank.short_name} đã được đăng ký.",
+            f"Account {number} at {bank.short_name} is already registered.",
+        )
+    if default:
+        for other in school.bank_accounts:
+            other.is_default = False
+    account = BankAccount(
+        school=school,
+        bin=bin_,
+        account_number=number,
+        account_name=holder.upper(),
+        is_default=default or not school.bank_accounts,
+        sepay_api_key=data.get("sepay_api_key") or None,
+        casso_checksum_key=data.get("casso_checksum_key") or None,
+    )
+    db.session.add(account)
+    db.session.flush()
+    if audit_it:
+        audit.record(actor, school.id, "bank_account.add", f"bank_account:{account.id}",
+                     bin=bin_, account_number=number)
+    return account
+
+
+def get_school_by_id(school_id: int) -> School:
+    school = db.session.get(School, school_id)
+    if school is None:
+        raise NotFound("Không tìm thấy trường.", "School not found.")
+    return school

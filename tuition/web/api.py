@@ -1,0 +1,265 @@
+"""JSON API under /api/v1. Every request carries ``Authorization: Bearer <token>``."""
+
+from __future__ import annotations
+
+import functools
+import io
+from datetime import date
+
+from flask import Blueprint, Response, g, jsonify, request, send_file
+
+from ..extensions import db
+from ..importing.roster import parse_roster
+from ..models import Student
+from ..pdf.notices import render_notices
+from ..qrimage import qr_png, qr_svg
+from ..services import billing, fees, invoices, schools, students, users
+from ..services.access import require_manage, require_read
+from ..services.errors import Conflict, Invalid, ServiceError
+from .openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class Unauthorized(ServiceError):
+    status = 401
+
+
+def authenticated(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        user = users.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            raise Unauthorized(
+                "Thiếu hoặc sai mã truy cập. Gửi tiêu đề “Authorization: Bearer <token>”.",
+                "Missing or invalid token. Send 'Authorization: Bearer <token>'.",
+            )
+        g.user = user
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def json_body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise Invalid("Nội dung yêu cầu phải là một đối tượng JSON.",
+                      "The request body must be a JSON object.")
+    return data
+
+
+def _date(value, field: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise Invalid(f"“{field}” phải là ngày dạng YYYY-MM-DD.",
+                      f"{field} must be a date YYYY-MM-DD.", field=field) from exc
+
+
+def _school(code: str, *, manage: bool = False):
+    school = schools.get_school(code)
+    (require_manage if manage else require_read)(g.user, school)
+    return school
+
+
+def _student_json(student: Student) -> dict:
+    return {
+        "code": student.code,
+        "full_name": student.full_name,
+        "date_of_birth": student.date_of_birth.isoformat() if student.date_of_birth else None,
+        "class": student.classroom.name,
+        "grade": student.classroom.grade,
+        "status": student.status,
+        "guardian_name": student.guardian_name,
+        "guardian_phone": student.guardian_phone,
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.post("/schools")
+@authenticated
+def create_school():
+    school = schools.create_school(g.user, json_body())
+    db.session.commit()
+    return jsonify(_school_json(school)), 201
+
+
+def _school_json(school) -> dict:
+    return {
+        "code": school.code,
+        "name": school.name,
+        "level": school.level_list,
+        "address": school.address,
+        "tax_code": school.tax_code,
+        "phone": school.phone,
+        "payment_prefix": school.payment_prefix,
+        "bank_accounts": [
+            {"id": a.id, "bin": a.bin, "account_number": a.account_number,
+             "account_name": a.account_name, "is_default": a.is_default}
+            for a in school.bank_accounts
+        ],
+    }
+
+
+@bp.get("/schools/<code>")
+@authenticated
+def get_school(code: str):
+    return jsonify(_school_json(_school(code)))
+
+
+@bp.post("/schools/<code>/students/import")
+@authenticated
+def import_students(code: str):
+    school = _school(code, manage=True)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("Gửi tệp danh sách học sinh trong trường “file”.",
+                      "Send the roster as multipart field 'file'.")
+    rows = parse_roster(upload.read(), upload.filename)
+    result = students.import_roster(g.user, school, rows,
+                                    school_year=request.form.get("school_year") or None)
+    db.session.commit()
+    return jsonify(result)
+
+
+@bp.get("/schools/<code>/students")
+@authenticated
+def list_students(code: str):
+    school = _school(code)
+    found = students.list_students(g.user, school, class_name=request.args.get("class"),
+                                   search=request.args.get("q"))
+    return jsonify({"items": [_student_json(s) for s in found], "count": len(found)})
+
+
+@bp.post("/schools/<code>/fee-items")
+@authenticated
+def create_fee_item(code: str):
+    school = _school(code, manage=True)
+    item = fees.create_fee_item(g.user, school, json_body())
+    db.session.commit()
+    return jsonify({
+        "code": item.code, "name": item.name, "amount_vnd": item.amount_vnd, "unit": item.unit,
+        "grades": [x for x in item.grades.split(",") if x], "mandatory": item.mandatory,
+    }), 201
+
+
+@bp.post("/schools/<code>/billing-runs")
+@authenticated
+def billing_run(code: str):
+    school = _school(code, manage=True)
+    data = json_body()
+    fee_codes = data.get("fee_items")
+    if not isinstance(fee_codes, list) or not all(isinstance(c, str) for c in fee_codes):
+        raise Invalid("“fee_items” phải là danh sách mã khoản thu.",
+                      "fee_items must be a list of fee item codes.", field="fee_items")
+    classes = data.get("classes")
+    if classes is not None and (not isinstance(classes, list)
+                                or not all(isinstance(c, str) for c in classes)):
+        raise Invalid("“classes” phải là danh sách tên lớp.", "classes must be a list.")
+    preview = data.get("preview", False)
+    if not isinstance(preview, bool):
+        raise Invalid("“preview” phải là true hoặc false.", "preview must be a boolean.")
+    result = billing.run_billing(
+        g.user, school, period=str(data.get("period", "")), fee_codes=fee_codes,
+        due_date=_date(data.get("due_date"), "due_date"), classes=classes,
+        school_days=data.get("school_days"), preview=preview,
+    )
+    body = {
+        "period": result.period.key,
+        "period_label": result.period.label,
+        "preview": preview,
+        "invoices": len(result.invoices),
+        "total_vnd": result.total_vnd,
+        "skipped_existing": result.skipped_existing,
+        "skipped_nothing_to_bill": result.skipped_nothing_to_bill,
+        "by_class": result.by_class(),
+    }
+    if not preview:
+        db.session.commit()
+        body["billing_run_id"] = result.run.id
+    return jsonify(body), 200 if preview else 201
+
+
+@bp.get("/schools/<code>/invoices")
+@authenticated
+def list_invoices(code: str):
+    school = _school(code)
+    found = invoices.list_invoices(g.user, school, status=request.args.get("status"),
+                                   class_name=request.args.get("class"),
+                                   period=request.args.get("period"))
+    return jsonify({"items": [invoices.invoice_json(i) for i in found], "count": len(found)})
+
+
+@bp.get("/invoices/<code>")
+@authenticated
+def get_invoice(code: str):
+    return jsonify(invoices.invoice_json(invoices.get_invoice_for(g.user, code), detail=True))
+
+
+@bp.post("/invoices/<code>/cancel")
+@authenticated
+def cancel_invoice(code: str):
+    invoice = invoices.get_invoice_for(g.user, code)
+    school = schools.get_school_by_id(invoice.school_id)
+    billing.cancel_invoice(g.user, school, invoice, str(json_body().get("reason", "")))
+    db.session.commit()
+    return jsonify(invoices.invoice_json(invoice, detail=True))
+
+
+def _payload_or_409(code: str) -> str:
+    payload = invoices.qr_payload(invoices.get_invoice_for(g.user, code))
+    if payload is None:
+        raise Conflict("Hóa đơn không còn số tiền phải nộp.", "Nothing is left to pay.")
+    return payload
+
+
+@bp.get("/invoices/<code>/qr.png")
+@authenticated
+def invoice_qr_png(code: str):
+    return Response(qr_png(_payload_or_409(code)), mimetype="image/png")
+
+
+@bp.get("/invoices/<code>/qr.svg")
+@authenticated
+def invoice_qr_svg(code: str):
+    return Response(qr_svg(_payload_or_409(code)), mimetype="image/svg+xml")
+
+
+@bp.get("/invoices/<code>/notice.pdf")
+@authenticated
+def invoice_notice(code: str):
+    invoice = invoices.get_invoice_for(g.user, code)
+    school = schools.get_school_by_id(invoice.school_id)
+    notice = invoices.notice_for(invoice, school, invoices.receiving_account(school))
+    out = io.BytesIO()
+    render_notices([notice], out, layout=request.args.get("layout", "a4"))
+    out.seek(0)
+    return send_file(out, mimetype="application/pdf", download_name=f"thong-bao-{code}.pdf")
+
+
+@bp.get("/schools/<code>/notices.pdf")
+@authenticated
+def class_notices(code: str):
+    school = _school(code)
+    period = request.args.get("period")
+    if not period:
+        raise Invalid("Cần tham số “period”.", "The 'period' parameter is required.")
+    layout = request.args.get("layout", "a5x2")
+    if layout not in ("a5x2", "a4"):
+        raise Invalid("Bố cục phải là a5x2 hoặc a4.", "layout must be a5x2 or a4.")
+    out = io.BytesIO()
+    count = render_notices(
+        invoices.notices_for_class(g.user, school, period=period,
+                                   class_name=request.args.get("class")),
+        out, layout=layout,
+    )
+    if count == 0:
+        raise Invalid("Không có hóa đơn nào cần in thông báo.", "No unpaid invoices to print.")
+    out.seek(0)
+    name = f"thong-bao-{school.code}-{period}-{request.args.get('class', 'all')}.pdf"
+    return send_file(out, mimetype="application/pdf", download_name=name)

@@ -1,0 +1,188 @@
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from .. import __version__
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {
+    "401": _json(_ref("Error"), "Missing or invalid token"),
+    "403": _json(_ref("Error"), "Not allowed for this user"),
+    "404": _json(_ref("Error"), "Not found"),
+    "422": _json(_ref("Error"), "Invalid input"),
+}
+_SCHOOL = {"name": "school", "in": "path", "required": True, "schema": {"type": "string"}}
+_CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+         "description": "Invoice payment code"}
+
+
+def _op(summary: str, responses: dict, *, params=(), body: dict | None = None) -> dict:
+    op = {"summary": summary, "parameters": list(params), "responses": {**responses, **_ERRORS}}
+    if body:
+        op["requestBody"] = body
+    return op
+
+
+def openapi_document() -> dict:
+    money = {"type": "integer", "description": "Whole dong"}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tuition API",
+            "version": __version__,
+            "description": "Cashless school fees: schools, rosters, fee items, billing runs, "
+            "invoices with VietQR. Amounts are integers in fields ending _vnd. Errors are JSON: "
+            "{error: {status, message (Vietnamese), message_en}}.",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "object", "properties": {
+                        "status": {"type": "integer"}, "message": {"type": "string"},
+                        "message_en": {"type": "string"},
+                        "rows": {"type": "array", "items": {"type": "object"}}}}},
+                },
+                "BankAccountIn": {
+                    "type": "object", "required": ["bin", "account_number", "account_name"],
+                    "properties": {"bin": {"type": "string", "pattern": "^[0-9]{6}$"},
+                                   "account_number": {"type": "string"},
+                                   "account_name": {"type": "string"}},
+                },
+                "SchoolIn": {
+                    "type": "object", "required": ["code", "name", "level"],
+                    "properties": {
+                        "code": {"type": "string"}, "name": {"type": "string"},
+                        "level": {"oneOf": [
+                            {"type": "string", "enum": ["mam_non", "tieu_hoc", "thcs"]},
+                            {"type": "array", "items": {"type": "string"}}]},
+                        "address": {"type": "string"}, "tax_code": {"type": "string"},
+                        "phone": {"type": "string"}, "payment_prefix": {"type": "string"},
+                        "bank_accounts": {"type": "array", "items": _ref("BankAccountIn")},
+                    },
+                },
+                "School": {"type": "object"},
+                "Student": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "full_name": {"type": "string"},
+                    "date_of_birth": {"type": ["string", "null"], "format": "date"},
+                    "class": {"type": "string"}, "grade": {"type": "string"},
+                    "status": {"type": "string"}}},
+                "FeeItemIn": {
+                    "type": "object", "required": ["code", "name", "amount_vnd", "unit"],
+                    "properties": {
+                        "code": {"type": "string"}, "name": {"type": "string"},
+                        "amount_vnd": money,
+                        "unit": {"enum": ["month", "term", "year", "once", "school_day"]},
+                        "grades": {"type": "array", "items": {"type": "string"}},
+                        "classes": {"type": "array", "items": {"type": "string"}},
+                        "mandatory": {"type": "boolean", "default": True},
+                    },
+                },
+                "BillingRunIn": {
+                    "type": "object", "required": ["period", "fee_items", "due_date"],
+                    "properties": {
+                        "period": {"type": "string", "examples": ["2026-09", "2026-2027-HK1"]},
+                        "fee_items": {"type": "array", "items": {"type": "string"}},
+                        "due_date": {"type": "string", "format": "date"},
+                        "classes": {"type": "array", "items": {"type": "string"}},
+                        "school_days": {"type": "integer"},
+                        "preview": {"type": "boolean", "default": False},
+                    },
+                },
+                "BillingRun": {"type": "object", "properties": {
+                    "invoices": {"type": "integer"}, "total_vnd": money,
+                    "skipped_existing": {"type": "integer"},
+                    "by_class": {"type": "object"}, "billing_run_id": {"type": "integer"}}},
+                "InvoiceSummary": {"type": "object", "properties": {
+                    "code": {"type": "string"}, "student_code": {"type": "string"},
+                    "total_vnd": money, "paid_vnd": money, "balance_vnd": money,
+                    "status": {"enum": ["open", "partial", "paid", "cancelled"]}}},
+                "Invoice": {"allOf": [_ref("InvoiceSummary"), {"type": "object", "properties": {
+                    "memo": {"type": "string"}, "qr_payload": {"type": ["string", "null"]},
+                    "verify_url": {"type": "string"},
+                    "lines": {"type": "array", "items": {"type": "object", "properties": {
+                        "description": {"type": "string"}, "quantity": {"type": "integer"},
+                        "unit_price_vnd": money, "reduction_vnd": money,
+                        "amount_vnd": money}}}}}]},
+            },
+        },
+        "paths": {
+            "/schools": {"post": _op(
+                "Create a school with its bank accounts (admin)",
+                {"201": _json(_ref("School"), "Created")},
+                body={"required": True, "content": {"application/json": {
+                    "schema": _ref("SchoolIn")}}})},
+            "/schools/{school}": {"get": _op("A school", {"200": _json(_ref("School"))},
+                                             params=[_SCHOOL])},
+            "/schools/{school}/students/import": {"post": _op(
+                "Import a roster (XLSX or CSV); all rows or none",
+                {"200": _json({"type": "object", "properties": {
+                    "created": {"type": "integer"}, "updated": {"type": "integer"}}})},
+                params=[_SCHOOL],
+                body={"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "school_year": {"type": "string"}}}}}})},
+            "/schools/{school}/students": {"get": _op(
+                "List students",
+                {"200": _json({"type": "object", "properties": {
+                    "items": {"type": "array", "items": _ref("Student")}}})},
+                params=[_SCHOOL, {"name": "class", "in": "query", "schema": {"type": "string"}},
+                        {"name": "q", "in": "query", "schema": {"type": "string"}}])},
+            "/schools/{school}/fee-items": {"post": _op(
+                "Create a fee item", {"201": _json({"type": "object"}, "Created")},
+                params=[_SCHOOL],
+                body={"required": True, "content": {"application/json": {
+                    "schema": _ref("FeeItemIn")}}})},
+            "/schools/{school}/billing-runs": {"post": _op(
+                "Preview or issue a billing run (idempotent)",
+                {"200": _json(_ref("BillingRun"), "Preview"),
+                 "201": _json(_ref("BillingRun"), "Issued")},
+                params=[_SCHOOL],
+                body={"required": True, "content": {"application/json": {
+                    "schema": _ref("BillingRunIn")}}})},
+            "/schools/{school}/invoices": {"get": _op(
+                "List invoices",
+                {"200": _json({"type": "object", "properties": {
+                    "items": {"type": "array", "items": _ref("InvoiceSummary")}}})},
+                params=[_SCHOOL] + [
+                    {"name": n, "in": "query", "schema": {"type": "string"}}
+                    for n in ("status", "class", "period")])},
+            "/schools/{school}/notices.pdf": {"get": _op(
+                "Fee notices of a period (a class or the school) in one PDF",
+                {"200": {"description": "PDF", "content": {"application/pdf": {}}}},
+                params=[_SCHOOL] + [
+                    {"name": n, "in": "query", "schema": {"type": "string"}}
+                    for n in ("period", "class", "layout")])},
+            "/invoices/{code}": {"get": _op("An invoice with lines, memo and VietQR payload",
+                                            {"200": _json(_ref("Invoice"))}, params=[_CODE])},
+            "/invoices/{code}/cancel": {"post": _op(
+                "Cancel an invoice with a reason", {"200": _json(_ref("Invoice"))},
+                params=[_CODE],
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["reason"],
+                    "properties": {"reason": {"type": "string"}}}}}})},
+            "/invoices/{code}/qr.png": {"get": _op(
+                "VietQR image (PNG)",
+                {"200": {"description": "PNG", "content": {"image/png": {}}}}, params=[_CODE])},
+            "/invoices/{code}/qr.svg": {"get": _op(
+                "VietQR image (SVG)",
+                {"200": {"description": "SVG", "content": {"image/svg+xml": {}}}},
+                params=[_CODE])},
+            "/invoices/{code}/notice.pdf": {"get": _op(
+                "Fee notice PDF",
+                {"200": {"description": "PDF", "content": {"application/pdf": {}}}},
+                params=[_CODE])},
+        },
+    }
