@@ -25,8 +25,24 @@ from tuition.pdf.notices import Notice, NoticeLine, render_notices
 
 FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi")
 MIDDLE = ("Thị", "Văn", "Ngọc", "Minh", "Gia", "Bảo", "Thanh", "Đức", "Hoài", "Khánh")
-GIVEN = ("Ánh Dương", "An", "Bình", "Chi", "Dũng", "Hà My", "Khôi", "Linh", "Nhật Minh",
-         "Phúc", "Quỳnh Anh", "Thảo", "Tuấn Kiệt", "Uyên", "Vy", "Yến")
+GIVEN = (
+    "Ánh Dương",
+    "An",
+    "Bình",
+    "Chi",
+    "Dũng",
+    "Hà My",
+    "Khôi",
+    "Linh",
+    "Nhật Minh",
+    "Phúc",
+    "Quỳnh Anh",
+    "Thảo",
+    "Tuấn Kiệt",
+    "Uyên",
+    "Vy",
+    "Yến",
+)
 ITEMS = (
     ("Học phí", 1, 500_000, "tháng"),
     ("Tiền ăn bán trú", 22, 35_000, "ngày"),
@@ -55,8 +71,14 @@ def _payload(amount: int, memo: str) -> str:
     account = field("00", "970436") + field("01", "0071001234567")
     merchant = field("00", "A000000727") + field("01", account) + field("02", "QRIBFTTA")
     body = (
-        field("00", "01") + field("01", "12") + field("38", merchant) + field("53", "704")
-        + field("54", str(amount)) + field("58", "VN") + field("62", field("08", memo)) + "6304"
+        field("00", "01")
+        + field("01", "12")
+        + field("38", merchant)
+        + field("53", "704")
+        + field("54", str(amount))
+        + field("58", "VN")
+        + field("62", field("08", memo))
+        + "6304"
     )
     return body + _crc16(body)
 
@@ -68,8 +90,11 @@ def synthetic_notices(count: int) -> Iterator[Notice]:
         lines = []
         for k, (description, quantity, price, unit) in enumerate(ITEMS):
             reduction = 20_000 if (i + k) % 5 == 0 else 0
-            lines.append(NoticeLine(description, quantity, price, reduction,
-                                    quantity * price - reduction, unit))
+            lines.append(
+                NoticeLine(
+                    description, quantity, price, reduction, quantity * price - reduction, unit
+                )
+            )
         total = sum(line.amount_vnd for line in lines)
         code = f"HS{i:06d}"
         memo = f"HP2609 {code}"
@@ -108,9 +133,15 @@ def run_once(count: int, layout: str) -> dict[str, float]:
     pages = drawn if layout == "a4" else (drawn + 1) // 2
     # ru_maxrss is in kilobytes on Linux.
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"notices": drawn, "pages": pages, "seconds": seconds,
-            "pages_per_s": pages / seconds, "notices_per_s": drawn / seconds,
-            "peak_rss_mb": peak_mb, "file_mb": size / 1e6}
+    return {
+        "notices": drawn,
+        "pages": pages,
+        "seconds": seconds,
+        "pages_per_s": pages / seconds,
+        "notices_per_s": drawn / seconds,
+        "peak_rss_mb": peak_mb,
+        "file_mb": size / 1e6,
+    }
 
 
 def main() -> None:
@@ -122,18 +153,24 @@ def main() -> None:
     if args.child:
         print(json.dumps(run_once(int(args.child[0]), args.child[1])))
         return
-    print(f"{'layout':<6} {'notices':>7} {'pages':>6} {'seconds':>8} {'pages/s':>8} "
-          f"{'notices/s':>9} {'peak RSS MB':>11} {'file MB':>8}")
+    print(
+        f"{'layout':<6} {'notices':>7} {'pages':>6} {'seconds':>8} {'pages/s':>8} "
+        f"{'notices/s':>9} {'peak RSS MB':>11} {'file MB':>8}"
+    )
     for layout in args.layouts:
         for count in args.counts:
             child = subprocess.run(
                 [sys.executable, __file__, "--child", str(count), layout],
-                check=True, capture_output=True, text=True,
+                check=True,
+                capture_output=True,
+                text=True,
             )
             r = json.loads(child.stdout)
-            print(f"{layout:<6} {r['notices']:>7} {r['pages']:>6} {r['seconds']:>8.2f} "
-                  f"{r['pages_per_s']:>8.1f} {r['notices_per_s']:>9.1f} "
-                  f"{r['peak_rss_mb']:>11.1f} {r['file_mb']:>8.2f}")
+            print(
+                f"{layout:<6} {r['notices']:>7} {r['pages']:>6} {r['seconds']:>8.2f} "
+                f"{r['pages_per_s']:>8.1f} {r['notices_per_s']:>9.1f} "
+                f"{r['peak_rss_mb']:>11.1f} {r['file_mb']:>8.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -13,10 +13,13 @@ from .extensions import db, migrate
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application. Never touches the database: ``flask db upgrade`` migrates."""
+    project = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     app = Flask(
         "tuition",
+        root_path=os.path.dirname(os.path.abspath(__file__)),
+        instance_path=os.environ.get("TUITION_INSTANCE_PATH") or os.path.join(project, "instance"),
         instance_relative_config=True,
-        template_folder=os.path.join(os.path.dirname(os.path.dirname(__file__)), "templates"),
+        template_folder=os.path.join(project, "templates"),
     )
     app.config.from_object(Defaults)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
@@ -30,15 +33,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     from . import models  # noqa: F401  (registers the tables with the metadata)
 
-    migrate.init_app(
-        app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations")
-    )
+    migrate.init_app(app, db, directory=os.path.join(project, "migrations"))
 
-    from .web import api, errors, public
+    from .web import api, errors, public, webhooks
 
     errors.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(webhooks.bp)
 
     from .cli import tuition_cli
 

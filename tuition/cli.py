@@ -140,3 +140,40 @@ def demo(student_count):
     summary = _service_call(load_demo, student_count=student_count, today=date.today())
     db.session.commit()
     click.echo(summary)
+
+
+@tuition_cli.command("verify-ledger")
+@click.option("--school", "school_code", default=None, help="Only this school.")
+def verify_ledger(school_code):
+    """Check that money received equals money placed, per school; exit 1 naming bad rows."""
+    from .services.ledger import verify_all, verify_school
+
+    reports = ([verify_school(_service_call(schools.get_school, school_code))]
+               if school_code else verify_all())
+    bad = 0
+    for report in reports:
+        state = "OK" if report.ok else "SAI LỆCH"
+        click.echo(
+            f"{report.school}: {state} — nhận {format_vnd(report.received_vnd)} đ = hóa đơn "
+            f"{format_vnd(report.on_invoices_vnd)} + dư có {format_vnd(report.on_credit_vnd)} + "
+            f"hoàn {format_vnd(report.refunded_vnd)} + để riêng "
+            f"{format_vnd(report.set_aside_vnd)} + chờ xử lý "
+            f"{format_vnd(report.awaiting_review_vnd)}"
+        )
+        for problem in report.problems:
+            click.echo(f"  - {problem}", err=True)
+        bad += not report.ok
+    if bad:
+        sys.exit(1)
+
+
+@tuition_cli.command("rematch")
+@click.option("--school", "school_code", required=True)
+def rematch(school_code):
+    """Run matching again over the review queue (e.g. after new invoices were issued)."""
+    from .services import payments
+
+    school = _service_call(schools.get_school, school_code)
+    changed = payments.rematch(school)
+    db.session.commit()
+    click.echo(f"Đã ghép thêm {changed} giao dịch.")

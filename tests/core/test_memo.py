@@ -110,9 +110,7 @@ def test_finds_the_code_in_every_bank_shape(wrapper: str, variant: str) -> None:
 )
 def test_finds_sibling_codes_in_order(wrapper: str, payer_memo: str) -> None:
     memo = WRAPPERS[wrapper](
-        payer_memo.format(
-            a=CODE, b=SIBLING, a_spaced=_spaced(CODE), b_lower=SIBLING.lower()
-        )
+        payer_memo.format(a=CODE, b=SIBLING, a_spaced=_spaced(CODE), b_lower=SIBLING.lower())
     )
     assert find_codes(memo, PREFIXES) == [CODE, SIBLING], memo
 

@@ -3,14 +3,17 @@
 from .audit import AuditEvent
 from .billing import BillingRun, Invoice, InvoiceLine
 from .fees import Adjustment, Enrolment, Exemption, FeeItem
+from .payments import Allocation, BankTransaction
 from .school import BankAccount, Classroom, School
 from .student import Student
 from .user import User
 
 __all__ = [
     "Adjustment",
+    "Allocation",
     "AuditEvent",
     "BankAccount",
+    "BankTransaction",
     "BillingRun",
     "Classroom",
     "Enrolment",

@@ -61,6 +61,8 @@ class BankAccount(db.Model):
     #: Per-account webhook secrets; the deployment-wide ones apply when these are empty.
     sepay_api_key: Mapped[str | None] = mapped_column(String(200))
     casso_checksum_key: Mapped[str | None] = mapped_column(String(200))
+    #: SePay user API token, for the pull backstop (`flask tuition sync`).
+    sepay_api_token: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_at_column()
 
     school: Mapped[School] = relationship(back_populates="bank_accounts")

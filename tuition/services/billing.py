@@ -31,7 +31,7 @@ from ..models import (
     User,
 )
 from ..models.fees import UNITS
-from . import audit
+from . import audit, payments
 from .access import require_manage
 from .errors import Conflict, Invalid
 
@@ -261,6 +261,11 @@ def _issue(actor, school, result, codes, due_date, classes, school_days) -> Bill
         invoices.append(invoice)
     db.session.add_all(invoices)
     db.session.flush()
+    # Money a family overpaid before is used first (their credit balance).
+    with_credit = payments.students_with_credit([i.student_id for i in invoices])
+    for invoice in invoices:
+        if invoice.student_id in with_credit:
+            payments.apply_credit(invoice)
     audit.record(actor, school.id, "billing_run.issue", f"billing_run:{run.id}",
                  period=result.period.key, invoices=len(invoices), total_vnd=result.total_vnd)
     result.issued = invoices

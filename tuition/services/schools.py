@@ -174,3 +174,28 @@ def get_school_by_id(school_id: int) -> School:
     if school is None:
         raise NotFound("Không tìm thấy trường.", "School not found.")
     return school
+
+
+def update_webhook_keys(actor: User, school: School, account_id: int,
+                        data: dict[str, Any]) -> BankAccount:
+    """Set (a string) or clear (null) an account's secrets: SePay webhook API key, Casso
+    checksum key, SePay API token (for the pull backstop)."""
+    account = db.session.get(BankAccount, account_id)
+    if account is None or account.school_id != school.id:
+        raise NotFound("Không tìm thấy tài khoản ngân hàng.", "Bank account not found.")
+    changed = []
+    for field in ("sepay_api_key", "casso_checksum_key", "sepay_api_token"):
+        if field not in data:
+            continue
+        value = data[field]
+        if value is not None and (not isinstance(value, str) or not 16 <= len(value) <= 200):
+            raise Invalid(f"“{field}” phải là chuỗi 16-200 ký tự hoặc null.",
+                          f"{field} must be a string of 16-200 characters, or null.",
+                          field=field)
+        setattr(account, field, value or None)
+        changed.append(field)
+    db.session.flush()
+    # The secret itself never goes into the audit trail.
+    audit.record(actor, school.id, "bank_account.webhook_keys", f"bank_account:{account.id}",
+                 changed=changed)
+    return account

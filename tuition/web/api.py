@@ -13,7 +13,7 @@ from ..importing.roster import parse_roster
 from ..models import Student
 from ..pdf.notices import render_notices
 from ..qrimage import qr_png, qr_svg
-from ..services import billing, fees, invoices, schools, students, users
+from ..services import billing, fees, invoices, payments, schools, students, users
 from ..services.access import require_manage, require_read
 from ..services.errors import Conflict, Invalid, ServiceError
 from .openapi import openapi_document
@@ -263,3 +263,89 @@ def class_notices(code: str):
     out.seek(0)
     name = f"thong-bao-{school.code}-{period}-{request.args.get('class', 'all')}.pdf"
     return send_file(out, mimetype="application/pdf", download_name=name)
+
+
+@bp.patch("/schools/<code>/bank-accounts/<int:account_id>")
+@authenticated
+def update_bank_account(code: str, account_id: int):
+    """Set or clear an account's webhook secrets (SePay API key, Casso checksum key)."""
+    school = _school(code, manage=True)
+    account = schools.update_webhook_keys(g.user, school, account_id, json_body())
+    db.session.commit()
+    return jsonify({"id": account.id, "account_number": account.account_number,
+                    "sepay_api_key_set": bool(account.sepay_api_key),
+                    "casso_checksum_key_set": bool(account.casso_checksum_key),
+                    "sepay_api_token_set": bool(account.sepay_api_token)})
+
+
+@bp.get("/schools/<code>/payments")
+@authenticated
+def list_payments(code: str):
+    school = _school(code)
+    found = payments.list_payments(school, status=request.args.get("status"))
+    return jsonify({"items": [payments.payment_json(t) for t in found], "count": len(found)})
+
+
+@bp.get("/payments/<int:payment_id>")
+@authenticated
+def get_payment(payment_id: int):
+    txn = payments.get_transaction(g.user, payment_id)
+    body = payments.payment_json(txn)
+    if txn.status == payments.REVIEW:
+        body["suggestions"] = payments.suggestions(txn)
+    return jsonify(body)
+
+
+def _amount(value, field: str = "amount_vnd") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise Invalid(f"“{field}” phải là số nguyên đồng dương.",
+                      f"{field} must be a positive integer (dong).", field=field)
+    return value
+
+
+@bp.post("/payments/<int:payment_id>/allocations")
+@authenticated
+def assign_payment(payment_id: int):
+    """Assign unallocated money: ``allocations`` [{invoice_code, amount_vnd}] and/or
+    ``credit`` {student_code, amount_vnd}, with a ``reason``."""
+    txn = payments.get_transaction(g.user, payment_id, manage=True)
+    data = json_body()
+    items = data.get("allocations") or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise Invalid("“allocations” phải là danh sách.", "allocations must be a list.")
+    allocations = [(str(i.get("invoice_code", "")), _amount(i.get("amount_vnd"))) for i in items]
+    credit = data.get("credit")
+    if credit is not None:
+        if not isinstance(credit, dict):
+            raise Invalid("“credit” không hợp lệ.", "credit must be an object.")
+        credit = (str(credit.get("student_code", "")), _amount(credit.get("amount_vnd")))
+    payments.assign(g.user, txn, allocations=allocations, credit=credit,
+                    reason=str(data.get("reason", "")))
+    db.session.commit()
+    return jsonify(payments.payment_json(txn)), 201
+
+
+@bp.post("/allocations/<int:allocation_id>/reversal")
+@authenticated
+def reverse_allocation(allocation_id: int):
+    reversal = payments.reverse(g.user, allocation_id, reason=str(json_body().get("reason", "")))
+    db.session.commit()
+    return jsonify(payments.payment_json(reversal.transaction)), 201
+
+
+@bp.post("/payments/<int:payment_id>/set-aside")
+@authenticated
+def set_aside_payment(payment_id: int):
+    txn = payments.get_transaction(g.user, payment_id, manage=True)
+    payments.set_aside(g.user, txn, reason=str(json_body().get("reason", "")))
+    db.session.commit()
+    return jsonify(payments.payment_json(txn))
+
+
+@bp.post("/schools/<code>/payments/rematch")
+@authenticated
+def rematch_payments(code: str):
+    school = _school(code, manage=True)
+    changed = payments.rematch(school)
+    db.session.commit()
+    return jsonify({"matched": changed})

@@ -24,6 +24,14 @@ _CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "str
          "description": "Invoice payment code"}
 
 
+def _int_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+_REASON = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}}
+
+
 def _op(summary: str, responses: dict, *, params=(), body: dict | None = None) -> dict:
     op = {"summary": summary, "parameters": list(params), "responses": {**responses, **_ERRORS}}
     if body:
@@ -108,6 +116,25 @@ def openapi_document() -> dict:
                     "code": {"type": "string"}, "student_code": {"type": "string"},
                     "total_vnd": money, "paid_vnd": money, "balance_vnd": money,
                     "status": {"enum": ["open", "partial", "paid", "cancelled"]}}},
+                "Allocation": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "kind": {"enum": ["invoice", "credit", "refund"]},
+                    "invoice_code": {"type": ["string", "null"]},
+                    "student_code": {"type": ["string", "null"]}, "amount_vnd": money,
+                    "reverses": {"type": ["integer", "null"]}, "reason": {"type": "string"}}},
+                "Payment": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "provider": {"type": "string"},
+                    "provider_txn_id": {"type": "string"},
+                    "bank_reference": {"type": ["string", "null"]},
+                    "direction": {"enum": ["in", "out"]}, "amount_vnd": money,
+                    "memo": {"type": "string"}, "status": {"type": "string"},
+                    "unallocated_vnd": money,
+                    "allocations": {"type": "array", "items": _ref("Allocation")}}},
+                "AssignIn": {"type": "object", "required": ["reason"], "properties": {
+                    "reason": {"type": "string"},
+                    "allocations": {"type": "array", "items": {"type": "object", "properties": {
+                        "invoice_code": {"type": "string"}, "amount_vnd": money}}},
+                    "credit": {"type": "object", "properties": {
+                        "student_code": {"type": "string"}, "amount_vnd": money}}}},
                 "Invoice": {"allOf": [_ref("InvoiceSummary"), {"type": "object", "properties": {
                     "memo": {"type": "string"}, "qr_payload": {"type": ["string", "null"]},
                     "verify_url": {"type": "string"},
@@ -165,6 +192,42 @@ def openapi_document() -> dict:
                 params=[_SCHOOL] + [
                     {"name": n, "in": "query", "schema": {"type": "string"}}
                     for n in ("period", "class", "layout")])},
+            "/schools/{school}/bank-accounts/{account_id}": {"patch": _op(
+                "Set or clear an account's webhook secrets and SePay API token",
+                {"200": _json({"type": "object"})},
+                params=[_SCHOOL, _int_param("account_id")],
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "sepay_api_key": {"type": ["string", "null"]},
+                        "casso_checksum_key": {"type": ["string", "null"]},
+                        "sepay_api_token": {"type": ["string", "null"]}}}}}})},
+            "/schools/{school}/payments": {"get": _op(
+                "Payments received, with their allocations",
+                {"200": _json({"type": "object", "properties": {
+                    "items": {"type": "array", "items": _ref("Payment")}}})},
+                params=[_SCHOOL, {"name": "status", "in": "query", "schema": {
+                    "enum": ["matched", "partial", "review", "credited", "ignored"]}}])},
+            "/schools/{school}/payments/rematch": {"post": _op(
+                "Run matching again over the review queue",
+                {"200": _json({"type": "object", "properties": {
+                    "matched": {"type": "integer"}}})}, params=[_SCHOOL])},
+            "/payments/{payment_id}": {"get": _op(
+                "A payment; in review, with ranked suggestions",
+                {"200": _json(_ref("Payment"))}, params=[_int_param("payment_id")])},
+            "/payments/{payment_id}/allocations": {"post": _op(
+                "Assign or split unallocated money (with a reason)",
+                {"201": _json(_ref("Payment"), "Assigned")},
+                params=[_int_param("payment_id")],
+                body={"required": True, "content": {"application/json": {
+                    "schema": _ref("AssignIn")}}})},
+            "/payments/{payment_id}/set-aside": {"post": _op(
+                "Take an unassigned payment out of review (with a reason)",
+                {"200": _json(_ref("Payment"))}, params=[_int_param("payment_id")],
+                body=_REASON)},
+            "/allocations/{allocation_id}/reversal": {"post": _op(
+                "Reverse an allocation with a new, opposite one (with a reason)",
+                {"201": _json(_ref("Payment"), "Reversed")},
+                params=[_int_param("allocation_id")], body=_REASON)},
             "/invoices/{code}": {"get": _op("An invoice with lines, memo and VietQR payload",
                                             {"200": _json(_ref("Invoice"))}, params=[_CODE])},
             "/invoices/{code}/cancel": {"post": _op(

@@ -1,0 +1,116 @@
+"""Money received: bank transactions as notified, and where each dong went (allocations).
+
+Both tables are append-only for money: an allocation is never edited or deleted; a reversal
+is a new allocation with the opposite amount that points to the one it reverses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .common import created_at_column, money_column
+
+TRANSACTION_STATUSES = ("received", "matched", "partial", "review", "credited", "ignored")
+ALLOCATION_KINDS = ("invoice", "credit", "refund")
+
+
+class BankTransaction(db.Model):
+    """One notification of money moving on a school's account, kept with its raw body."""
+
+    __tablename__ = "bank_transactions"
+    __table_args__ = (
+        # A repeated delivery (webhook retry, statement re-upload) is the same transaction.
+        UniqueConstraint("provider", "provider_txn_id"),
+        CheckConstraint("amount_vnd > 0", name="amount_positive"),
+        CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        CheckConstraint(
+            "status IN ('received', 'matched', 'partial', 'review', 'credited', 'ignored')",
+            name="status",
+        ),
+        Index("ix_bank_transactions_school_status", "school_id", "status"),
+        # The same transfer seen through two channels (webhook and statement, or two
+        # aggregators) carries the bank's own reference: it is one transaction.
+        Index(
+            "uq_bank_transactions_account_reference",
+            "account_number",
+            "direction",
+            "bank_reference",
+            unique=True,
+            sqlite_where=text("bank_reference IS NOT NULL"),
+            postgresql_where=text("bank_reference IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: sepay, casso or statement.
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_txn_id: Mapped[str] = mapped_column(String(80))
+    #: Empty when the receiving account belongs to no school here: kept, shown to admins.
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"))
+    bank_account_id: Mapped[int | None] = mapped_column(ForeignKey("bank_accounts.id"))
+    account_number: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[str] = mapped_column(String(3))
+    amount_vnd: Mapped[int] = money_column()
+    memo: Mapped[str] = mapped_column(Text, default="")
+    bank_reference: Mapped[str | None] = mapped_column(String(120))
+    #: When the bank says the money moved (Vietnam local time, as given).
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    payer_account: Mapped[str | None] = mapped_column(String(40), index=True)
+    payer_name: Mapped[str | None] = mapped_column(String(120))
+    bank_name: Mapped[str | None] = mapped_column(String(80))
+    #: The body exactly as received (or the statement row), before any interpretation.
+    raw: Mapped[str] = mapped_column(Text)
+    #: received: stored, not yet matched; then matched / partial / review / credited / ignored.
+    status: Mapped[str] = mapped_column(String(10), default="received")
+    #: Why it has its status (machine reason), for the review queue.
+    status_reason: Mapped[str | None] = mapped_column(String(200))
+    received_at: Mapped[datetime] = created_at_column()
+
+    allocations: Mapped[list[Allocation]] = relationship(
+        back_populates="transaction", order_by="Allocation.id"
+    )
+
+
+class Allocation(db.Model):
+    """A part of a transaction put on an invoice, on a student's credit, or refunded."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        CheckConstraint("amount_vnd <> 0", name="amount_nonzero"),
+        CheckConstraint("kind IN ('invoice', 'credit', 'refund')", name="kind"),
+        CheckConstraint(
+            "(kind = 'invoice' AND invoice_id IS NOT NULL) OR "
+            "(kind = 'credit' AND student_id IS NOT NULL) OR kind = 'refund'",
+            name="target",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("bank_transactions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"), index=True)
+    #: Positive puts money there; negative takes it back (a reversal or credit used).
+    amount_vnd: Mapped[int] = money_column()
+    #: The allocation this one reverses, if it is a reversal.
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"), unique=True)
+    #: Empty for automatic matching.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = created_at_column()
+
+    transaction: Mapped[BankTransaction] = relationship(back_populates="allocations")

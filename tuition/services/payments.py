@@ -1,0 +1,513 @@
+"""Money in: storing bank notifications, matching them to invoices, and the accountant's
+corrections (assign, split, reverse, set aside).
+
+Rules that hold everywhere here:
+
+* a notification is stored (with its raw body) and committed before it is interpreted;
+  repeats of it — webhook retries, the pull backstop, a statement upload — are the same row;
+* allocations are append-only; a reversal is a new, opposite allocation;
+* invoice rows are locked (``FOR UPDATE``, in id order) before their balance is read, so two
+  transfers for one invoice at the same moment leave it exact;
+* nothing is assigned by guess: without a valid code of this school, money waits for review.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+
+from ..core import matching
+from ..core.invoice_state import transition
+from ..core.memo import find_codes
+from ..core.notifications import BankNotification
+from ..extensions import db
+from ..models import (
+    Allocation,
+    BankAccount,
+    BankTransaction,
+    Classroom,
+    Invoice,
+    School,
+    Student,
+    User,
+)
+from . import audit
+from .access import require_manage
+from .errors import Conflict, Invalid, not_found
+
+#: Statuses whose unallocated money waits for a person.
+REVIEW = "review"
+
+_STATUS_OF_DECISION = {
+    "paid": "matched",
+    "overpaid": "matched",
+    "split": "matched",
+    "partial": "partial",
+    "review": REVIEW,
+    "credit_review": REVIEW,
+    "no_code": REVIEW,
+}
+
+
+def _insert(table):
+    """INSERT ... ON CONFLICT DO NOTHING for the engine in use (PostgreSQL or SQLite)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def account_for(account_number: str) -> BankAccount | None:
+    """The receiving account a notification names (notifications are routed by it)."""
+    number = account_number.strip().upper()
+    return db.session.scalars(
+        select(BankAccount).where(BankAccount.account_number == number).order_by(BankAccount.id)
+    ).first()
+
+
+def record(notification: BankNotification, raw: str | bytes) -> tuple[BankTransaction, bool]:
+    """Store a notification unless it is already stored; return it and whether it is new.
+
+    Safe under concurrency: the unique (provider, provider_txn_id) key decides, so several
+    workers delivering the same notification at once store one row.
+    """
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", errors="replace")
+    account = account_for(notification.account_number)
+    values = {
+        "provider": notification.provider,
+        "provider_txn_id": notification.provider_txn_id,
+        "school_id": account.school_id if account else None,
+        "bank_account_id": account.id if account else None,
+        "account_number": notification.account_number,
+        "direction": notification.direction,
+        "amount_vnd": notification.amount_vnd,
+        "memo": notification.memo or "",
+        "bank_reference": notification.bank_reference,
+        "occurred_at": notification.occurred_at,
+        "payer_account": notification.payer_account,
+        "payer_name": notification.payer_name,
+        "bank_name": notification.bank_name,
+        "raw": raw,
+        "status": "received",
+    }
+    statement = (
+        _insert(BankTransaction.__table__)
+        .values(**values, received_at=func.now())
+        # Any unique key may conflict: the provider's id, or the bank's reference.
+        .on_conflict_do_nothing()
+        .returning(BankTransaction.__table__.c.id)
+    )
+    new_id = db.session.execute(statement).scalar()
+    if new_id is not None:
+        return db.session.get(BankTransaction, new_id), True
+    same = (BankTransaction.provider == notification.provider) & (
+        BankTransaction.provider_txn_id == notification.provider_txn_id
+    )
+    if notification.bank_reference:
+        same = same | (
+            (BankTransaction.account_number == notification.account_number)
+            & (BankTransaction.direction == notification.direction)
+            & (BankTransaction.bank_reference == notification.bank_reference)
+        )
+    existing = db.session.scalars(
+        select(BankTransaction).where(same).order_by(BankTransaction.id)
+    ).first()
+    return existing, False
+
+
+def process(transaction_id: int) -> BankTransaction:
+    """Match a stored transaction if nobody has yet; a no-op for one already processed.
+
+    The row lock makes this exactly-once: a retry after a worker died mid-way finds the row
+    still ``received`` and completes it; a concurrent duplicate waits and then sees it done.
+    """
+    txn = db.session.scalar(
+        select(BankTransaction).where(BankTransaction.id == transaction_id).with_for_update()
+    )
+    if txn.status != "received":
+        return txn
+    if txn.direction == "out":
+        txn.status, txn.status_reason = "ignored", "outgoing"
+    elif txn.school_id is None:
+        txn.status, txn.status_reason = REVIEW, "unknown_account"
+    else:
+        _match(txn)
+    db.session.flush()
+    return txn
+
+
+def _locked_invoices(ids: Iterable[int]) -> list[Invoice]:
+    ids = sorted(set(ids))
+    if not ids:
+        return []
+    # Id order: two transactions locking the same invoices never deadlock.
+    return list(db.session.scalars(
+        select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id).with_for_update()
+    ))
+
+
+def _match(txn: BankTransaction) -> None:
+    school = db.session.get(School, txn.school_id)
+    codes = find_codes(txn.memo, [school.payment_prefix])
+    found = {
+        inv.code: inv
+        for inv in db.session.scalars(
+            select(Invoice).where(Invoice.school_id == school.id, Invoice.code.in_(codes))
+        )
+    } if codes else {}
+    invoices = {inv.code: inv for inv in _locked_invoices(inv.id for inv in found.values())}
+    named = [invoices[code] for code in codes if code in invoices]
+    decision = matching.decide(
+        [matching.OpenInvoice(inv.code, inv.balance_vnd, inv.status) for inv in named],
+        txn.amount_vnd,
+    )
+    for code, amount in decision.allocations:
+        _allocate_to_invoice(txn, invoices[code], amount, actor=None,
+                             reason=decision.reason_vi or decision.reason)
+    if decision.credit_vnd:
+        _allocate_credit(txn, named[0].student_id, decision.credit_vnd, actor=None,
+                         reason=decision.reason_vi or decision.reason)
+    txn.status = _STATUS_OF_DECISION[decision.kind]
+    txn.status_reason = decision.reason
+
+
+def _allocate_to_invoice(txn, invoice: Invoice, amount: int, *, actor, reason: str,
+                         reverses: Allocation | None = None) -> Allocation:
+    """Book ``amount`` (negative to take back) on a locked invoice and keep paid_vnd in step."""
+    allocation = Allocation(
+        transaction=txn, kind="invoice", invoice_id=invoice.id, amount_vnd=amount,
+        created_by_id=actor.id if actor else None, reason=reason,
+        reverses_id=reverses.id if reverses else None,
+    )
+    db.session.add(allocation)
+    invoice.paid_vnd += amount
+    invoice.status = transition(invoice.status, "payment_changed",
+                                total_vnd=invoice.total_vnd, paid_vnd=invoice.paid_vnd)
+    return allocation
+
+
+def _allocate_credit(txn, student_id: int, amount: int, *, actor, reason: str,
+                     reverses: Allocation | None = None) -> Allocation:
+    allocation = Allocation(
+        transaction=txn, kind="credit", student_id=student_id, amount_vnd=amount,
+        created_by_id=actor.id if actor else None, reason=reason,
+        reverses_id=reverses.id if reverses else None,
+    )
+    db.session.add(allocation)
+    return allocation
+
+
+def allocated_vnd(txn: BankTransaction) -> int:
+    return sum(a.amount_vnd for a in txn.allocations)
+
+
+def unallocated_vnd(txn: BankTransaction) -> int:
+    if txn.direction == "out":
+        return 0
+    return txn.amount_vnd - allocated_vnd(txn)
+
+
+def student_credit_vnd(student_id: int) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Allocation.amount_vnd), 0)).where(
+            Allocation.kind == "credit", Allocation.student_id == student_id)
+    )
+
+
+def _settle_status(txn: BankTransaction) -> None:
+    """After a person's change: fully placed money is matched (or credited), else review."""
+    if unallocated_vnd(txn) > 0:
+        txn.status = REVIEW
+        return
+    kinds = {a.kind for a in txn.allocations if a.amount_vnd > 0 and not _reversed(a, txn)}
+    txn.status = "credited" if kinds == {"credit"} else "matched"
+
+
+def _reversed(allocation: Allocation, txn: BankTransaction) -> bool:
+    return any(a.reverses_id == allocation.id for a in txn.allocations)
+
+
+def get_transaction(actor: User, transaction_id: int, *, manage: bool = False):
+    txn = db.session.get(BankTransaction, transaction_id)
+    if txn is None or (txn.school_id is None and actor.role != "admin") or (
+        txn.school_id is not None and not actor.can_read(txn.school_id)
+    ):
+        raise not_found("giao dịch", "Payment")
+    if manage and txn.school_id is not None:
+        require_manage(actor, db.session.get(School, txn.school_id))
+    return txn
+
+
+def _lock(txn: BankTransaction) -> BankTransaction:
+    return db.session.scalar(
+        select(BankTransaction).where(BankTransaction.id == txn.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, int]],
+           credit: tuple[str, int] | None = None, reason: str) -> BankTransaction:
+    """The accountant places unallocated money: on invoices (by code) and/or a student's credit.
+
+    Split by giving several invoices. The amounts must not exceed what is unallocated nor any
+    invoice's open balance.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    if txn.school_id is None:
+        raise Conflict("Giao dịch vào tài khoản không thuộc trường nào; không thể gán.",
+                       "The transaction is for an unknown account; it cannot be assigned.")
+    txn = _lock(txn)
+    if txn.direction == "out":
+        raise Conflict("Không thể gán giao dịch chi ra.", "Outgoing transfers cannot be assigned.")
+    amounts = [amount for _, amount in allocations] + ([credit[1]] if credit else [])
+    if not amounts or any(isinstance(a, bool) or not isinstance(a, int) or a <= 0
+                          for a in amounts):
+        raise Invalid("Số tiền phải là số nguyên đồng dương.",
+                      "Amounts must be positive integers (dong).", field="amount_vnd")
+    free = unallocated_vnd(txn)
+    if sum(amounts) > free:
+        raise Conflict(f"Chỉ còn {free:,} đ chưa gán trong giao dịch này.".replace(",", "."),
+                       f"Only {free} dong of this payment is unallocated.")
+    codes = [code.strip().upper() for code, _ in allocations]
+    found = {
+        inv.code: inv for inv in db.session.scalars(
+            select(Invoice).where(Invoice.school_id == txn.school_id, Invoice.code.in_(codes)))
+    }
+    if missing := [c for c in codes if c not in found]:
+        raise Invalid(f"Không có hóa đơn: {', '.join(missing)}.",
+                      f"Unknown invoices: {', '.join(missing)}.", field="invoice_code")
+    locked = {inv.code: inv for inv in _locked_invoices(inv.id for inv in found.values())}
+    for code, amount in zip(codes, (a for _, a in allocations), strict=True):
+        invoice = locked[code]
+        if invoice.status == "cancelled" or amount > invoice.balance_vnd:
+            raise Conflict(
+                f"Hóa đơn {code} chỉ còn phải nộp {invoice.balance_vnd:,} đ.".replace(",", "."),
+                f"Invoice {code} has {invoice.balance_vnd} dong open.")
+        _allocate_to_invoice(txn, invoice, amount, actor=actor, reason=reason)
+        audit.record(actor, txn.school_id, "payment.assign", f"payment:{txn.id}",
+                     invoice=code, amount_vnd=amount, reason=reason)
+    if credit:
+        student = db.session.scalar(select(Student).where(
+            Student.school_id == txn.school_id, Student.code == credit[0].strip().upper()))
+        if student is None:
+            raise Invalid(f"Không có học sinh mã “{credit[0]}”.",
+                          f"No student {credit[0]!r}.", field="student_code")
+        _allocate_credit(txn, student.id, credit[1], actor=actor, reason=reason)
+        audit.record(actor, txn.school_id, "payment.credit", f"payment:{txn.id}",
+                     student=student.code, amount_vnd=credit[1], reason=reason)
+    db.session.flush()
+    _settle_status(txn)
+    txn.status_reason = "assigned"
+    db.session.flush()
+    return txn
+
+
+def reverse(actor: User, allocation_id: int, *, reason: str) -> Allocation:
+    """Undo an allocation with a new, opposite one; the money returns to the review queue."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    original = db.session.get(Allocation, allocation_id)
+    if original is None:
+        raise not_found("bút toán", "Allocation")
+    txn = get_transaction(actor, original.transaction_id, manage=True)
+    txn = _lock(txn)
+    if original.amount_vnd < 0 or original.reverses_id is not None:
+        raise Conflict("Không thể đảo một bút toán đảo.", "A reversal cannot be reversed.")
+    if _reversed(original, txn):
+        raise Conflict("Bút toán này đã được đảo.", "This allocation is already reversed.")
+    if original.kind == "invoice":
+        (invoice,) = _locked_invoices([original.invoice_id])
+        reversal = _allocate_to_invoice(txn, invoice, -original.amount_vnd, actor=actor,
+                                        reason=reason, reverses=original)
+    elif original.kind == "credit":
+        if student_credit_vnd(original.student_id) < original.amount_vnd:
+            raise Conflict("Số dư có của học sinh đã được dùng; không thể đảo.",
+                           "The student's credit has been used; it cannot be reversed.")
+        reversal = _allocate_credit(txn, original.student_id, -original.amount_vnd,
+                                    actor=actor, reason=reason, reverses=original)
+    else:
+        raise Conflict("Không thể đảo khoản hoàn tiền.", "Refunds cannot be reversed.")
+    db.session.flush()
+    audit.record(actor, txn.school_id, "allocation.reverse", f"allocation:{original.id}",
+                 amount_vnd=original.amount_vnd, reason=reason)
+    _settle_status(txn)
+    txn.status_reason = "reversed"
+    db.session.flush()
+    return reversal
+
+
+def set_aside(actor: User, txn: BankTransaction, *, reason: str) -> BankTransaction:
+    """Take an unallocated transfer out of the review queue (not a fee payment), with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    txn = _lock(txn)
+    if txn.status != REVIEW or allocated_vnd(txn) != 0:
+        raise Conflict("Chỉ để riêng được giao dịch đang chờ xử lý và chưa gán.",
+                       "Only unassigned payments in review can be set aside.")
+    txn.status, txn.status_reason = "ignored", "set_aside"
+    audit.record(actor, txn.school_id, "payment.set_aside", f"payment:{txn.id}", reason=reason)
+    db.session.flush()
+    return txn
+
+
+def rematch(school: School) -> int:
+    """Run matching again on untouched review items (after new invoices were issued).
+
+    Deterministic: the same memo and invoices give the same decision. Items a person has
+    touched (with allocations) are left alone.
+    """
+    ids = list(db.session.scalars(
+        select(BankTransaction.id).where(
+            BankTransaction.school_id == school.id, BankTransaction.status == REVIEW,
+            ~BankTransaction.allocations.any(),
+        ).order_by(BankTransaction.id)
+    ))
+    changed = 0
+    for txn_id in ids:
+        txn = _lock(db.session.get(BankTransaction, txn_id))
+        txn.status = "received"
+        _match(txn)
+        db.session.flush()
+        changed += txn.status != REVIEW
+    return changed
+
+
+def apply_credit(invoice: Invoice, *, reason: str = "Trừ vào số dư có") -> int:
+    """Use the student's credit (oldest first) to pay a newly issued invoice; returns dong used."""
+    need = invoice.balance_vnd
+    if need <= 0:
+        return 0
+    per_txn: dict[int, int] = defaultdict(int)
+    for allocation in db.session.scalars(
+        select(Allocation).where(Allocation.kind == "credit",
+                                 Allocation.student_id == invoice.student_id)
+        .order_by(Allocation.id)
+    ):
+        per_txn[allocation.transaction_id] += allocation.amount_vnd
+    used = 0
+    for txn_id, available in sorted(per_txn.items()):
+        if available <= 0 or used >= need:
+            continue
+        take = min(available, need - used)
+        txn = db.session.get(BankTransaction, txn_id)
+        _allocate_credit(txn, invoice.student_id, -take, actor=None, reason=reason)
+        _allocate_to_invoice(txn, invoice, take, actor=None, reason=reason)
+        used += take
+    db.session.flush()
+    return used
+
+
+def list_payments(school: School, *, status: str | None = None) -> list[BankTransaction]:
+    query = select(BankTransaction).where(BankTransaction.school_id == school.id)
+    if status:
+        if status not in ("received", "matched", "partial", "review", "credited", "ignored"):
+            raise Invalid("Trạng thái không hợp lệ.",
+                          "status must be matched, partial, review, credited or ignored.",
+                          field="status")
+        query = query.where(BankTransaction.status == status)
+    return list(db.session.scalars(query.order_by(BankTransaction.occurred_at.desc(),
+                                                  BankTransaction.id.desc())))
+
+
+def payment_json(txn: BankTransaction) -> dict:
+    invoice_codes = dict(db.session.execute(
+        select(Invoice.id, Invoice.code).where(
+            Invoice.id.in_({a.invoice_id for a in txn.allocations if a.invoice_id}))
+    ).all()) if txn.allocations else {}
+    student_codes = dict(db.session.execute(
+        select(Student.id, Student.code).where(
+            Student.id.in_({a.student_id for a in txn.allocations if a.student_id}))
+    ).all()) if txn.allocations else {}
+    return {
+        "id": txn.id,
+        "provider": txn.provider,
+        "provider_txn_id": txn.provider_txn_id,
+        "bank_reference": txn.bank_reference,
+        "account_number": txn.account_number,
+        "direction": txn.direction,
+        "amount_vnd": txn.amount_vnd,
+        "memo": txn.memo,
+        "occurred_at": txn.occurred_at.isoformat(sep=" "),
+        "payer_name": txn.payer_name,
+        "payer_account": txn.payer_account,
+        "status": txn.status,
+        "status_reason": txn.status_reason,
+        "unallocated_vnd": unallocated_vnd(txn),
+        "allocations": [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "invoice_code": invoice_codes.get(a.invoice_id),
+                "student_code": student_codes.get(a.student_id),
+                "amount_vnd": a.amount_vnd,
+                "reverses": a.reverses_id,
+                "reason": a.reason,
+                "by": "auto" if a.created_by_id is None else a.created_by_id,
+                "created_at": a.created_at.isoformat(),
+            }
+            for a in txn.allocations
+        ],
+    }
+
+
+def suggestions(txn: BankTransaction, limit: int = 5) -> list[dict]:
+    """Ranked candidates for a transfer in review. Never assigns anything."""
+    if txn.school_id is None:
+        return []
+    rows = db.session.execute(
+        select(Invoice.code, Invoice.student_id, Invoice.total_vnd, Invoice.paid_vnd,
+               Student.full_name, Student.code, Classroom.name)
+        .join(Student, Invoice.student_id == Student.id)
+        .join(Classroom, Student.classroom_id == Classroom.id)
+        .where(Invoice.school_id == txn.school_id, Invoice.status.in_(("open", "partial")))
+    ).all()
+    paid_before: set[int] = set()
+    if txn.payer_account:
+        paid_before = set(db.session.scalars(
+            select(Invoice.student_id).join(Allocation, Allocation.invoice_id == Invoice.id)
+            .join(BankTransaction, Allocation.transaction_id == BankTransaction.id)
+            .where(BankTransaction.payer_account == txn.payer_account,
+                   BankTransaction.id != txn.id, Allocation.amount_vnd > 0)
+        ))
+    candidates = [
+        matching.Candidate(student_name=r[4], class_name=r[6], invoice_code=r[0],
+                           balance_vnd=r[2] - r[3], payer_paid_before=r[1] in paid_before)
+        for r in rows
+    ]
+    student_codes = {r[0]: r[5] for r in rows}
+    ranked = matching.rank_suggestions(txn.memo, txn.amount_vnd, candidates, limit=limit)
+    return [
+        {"invoice_code": s.candidate.invoice_code,
+         "student_code": student_codes[s.candidate.invoice_code],
+         "student_name": s.candidate.student_name, "class": s.candidate.class_name,
+         "balance_vnd": s.candidate.balance_vnd, "score": s.score, "reasons": list(s.reasons)}
+        for s in ranked
+    ]
+
+
+def raw_json(txn: BankTransaction) -> object:
+    try:
+        return json.loads(txn.raw)
+    except ValueError:
+        return txn.raw
+
+
+def students_with_credit(student_ids: list[int]) -> set[int]:
+    """Which of these students have a credit balance (one query for a whole billing run)."""
+    if not student_ids:
+        return set()
+    return set(db.session.scalars(
+        select(Allocation.student_id)
+        .where(Allocation.kind == "credit")
+        .group_by(Allocation.student_id)
+        .having(func.sum(Allocation.amount_vnd) > 0)
+    )) & set(student_ids)

@@ -1,0 +1,75 @@
+"""Bank notifications in: SePay and Casso webhooks.
+
+Order of work for every request: parse strictly (400 if malformed), authenticate with the
+receiving account's key or the deployment default (401), store the raw notification and
+commit, then match and commit, then answer. A repeated delivery answers success and changes
+nothing; a delivery whose worker died after storing is completed by the retry.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..core import notifications as nt
+from ..extensions import db
+from ..services import payments
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+def _error(status: int, exc: nt.NotificationError):
+    db.session.rollback()
+    return jsonify({"success": False, "message": exc.message_vi,
+                    "message_en": exc.message_en}), status
+
+
+def _keys(notification: nt.BankNotification, field: str, default_setting: str) -> list[str]:
+    """The receiving account's own secret if it has one, else the deployment-wide one."""
+    account = payments.account_for(notification.account_number)
+    own = getattr(account, field) if account else None
+    return [own] if own else [k for k in [current_app.config.get(default_setting)] if k]
+
+
+_UNAUTHORISED = nt.AuthError("Xác thực webhook không hợp lệ.", "Webhook authentication failed.")
+
+
+def _store_and_match(notification: nt.BankNotification, raw: bytes):
+    txn, _created = payments.record(notification, raw)
+    db.session.commit()
+    # Matching runs after the raw notification is safely stored; a retry finishes it.
+    payments.process(txn.id)
+    db.session.commit()
+    return jsonify({"success": True}), 200
+
+
+@bp.post("/sepay")
+def sepay():
+    raw = request.get_data(cache=False)
+    try:
+        notification = nt.parse_sepay(raw)
+    except nt.NotificationError as exc:
+        return _error(400, exc)
+    keys = _keys(notification, "sepay_api_key", "SEPAY_API_KEY")
+    authorised = nt.verify_sepay_apikey(request.headers.get("Authorization"), keys) or (
+        nt.verify_sepay_hmac(raw, request.headers.get("X-SePay-Timestamp"),
+                             request.headers.get("X-SePay-Signature"), keys, now=time.time())
+    )
+    if not authorised:
+        return _error(401, _UNAUTHORISED)
+    return _store_and_match(notification, raw)
+
+
+@bp.post("/casso")
+def casso():
+    raw = request.get_data(cache=False)
+    try:
+        notification = nt.parse_casso(raw)
+    except nt.NotificationError as exc:
+        return _error(400, exc)
+    keys = _keys(notification, "casso_checksum_key", "CASSO_CHECKSUM_KEY")
+    if not nt.verify_casso_signature(raw, request.headers.get("X-Casso-Signature"), keys,
+                                     now_ms=int(time.time() * 1000)):
+        return _error(401, _UNAUTHORISED)
+    return _store_and_match(notification, raw)
