@@ -35,7 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     migrate.init_app(app, db, directory=os.path.join(project, "migrations"))
 
-    from .web import api, errors, public, webhooks
+    from .web import api, api_statements, errors, public, webhooks  # noqa: F401
 
     errors.init_app(app)
     app.register_blueprint(api.bp)

@@ -1,0 +1,1 @@
+"""Bank statement upload (placeholder; routes are registered on the API blueprint)."""
