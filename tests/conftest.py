@@ -13,8 +13,9 @@ import socket
 import pytest
 from sqlalchemy import text
 
+from tests.helpers import CASSO_KEY, KEY, ROSTER
 from tuition.app import create_app
-from tuition.extensions import db
+from tuition.extensions import db, limiter
 from tuition.models import User
 from tuition.services import schools, users
 
@@ -57,6 +58,7 @@ def _reset_schema() -> None:
 @pytest.fixture(autouse=True)
 def _clean_tables(app):
     yield
+    limiter.reset()
     with app.app_context():
         db.session.rollback()
         db.session.remove()
@@ -174,3 +176,23 @@ def api(client):
                                content_type="multipart/form-data")
 
     return Api
+
+
+@pytest.fixture
+def billed(make_school, make_user, api):
+    """A school with 3 students, each with a 500,000 đ invoice for 2026-09."""
+    school = make_school(prefix="LQ")
+    _, token = make_user("accountant", school)
+    acct = api(token)
+    acct.upload("/schools/LQD/students/import", ROSTER.encode(), "ds.csv")
+    acct.post("/schools/LQD/fee-items", json={
+        "code": "HOCPHI", "name": "Học phí", "amount_vnd": 500000, "unit": "month"})
+    acct.post("/schools/LQD/billing-runs", json={
+        "period": "2026-09", "fee_items": ["HOCPHI"], "due_date": "2026-09-15"})
+    school = schools.get_school("LQD")
+    school.bank_accounts[0].sepay_api_key = KEY
+    school.bank_accounts[0].casso_checksum_key = CASSO_KEY
+    db.session.commit()
+    acct.codes = {i["student_code"]: i["code"] for i in
+                  acct.get("/schools/LQD/invoices").get_json()["items"]}
+    return acct

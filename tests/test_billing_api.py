@@ -266,7 +266,7 @@ def test_openapi_describes_every_api_route(app, client):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi":
             path = rule.rule[len("/api/v1"):].replace("<code>", "{code}")
-            path = re.sub(r"<int:(\w+)>", r"{\1}", path)
+            path = re.sub(r"<(?:int:)?(\w+)>", r"{\1}", path)
             if path.startswith("/schools/{code}"):
                 path = path.replace("/schools/{code}", "/schools/{school}", 1)
             for method in rule.methods - {"HEAD", "OPTIONS"}:

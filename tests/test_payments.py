@@ -4,78 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import itertools
 import json
 import time
 
 import pytest
 
+from tests.helpers import (
+    CASSO_KEY,
+    KEY,
+    assert_ledger_ok,
+    invoice,
+    payments_of,
+    send_sepay,
+    sepay_body,
+)
 from tuition.extensions import db
 from tuition.models import BankTransaction
-from tuition.services import ledger, schools
-
-KEY = "sepay-key-for-tests-0123456789"
-CASSO_KEY = "casso-checksum-key-for-tests-0123456789"
-ROSTER = (
-    "Mã học sinh,Họ và tên,Ngày sinh,Lớp,Họ tên phụ huynh,Số điện thoại\n"
-    "HS001,Nguyễn Thị Ánh Dương,05/03/2019,1A,Nguyễn Văn Bình,0912345678\n"
-    "HS002,Nguyễn Minh Khôi,12/11/2018,2A,Nguyễn Văn Bình,0912345678\n"
-    "HS003,Lê Bảo Ngọc,21/01/2019,1A,Lê Văn Tâm,0901234567\n"
-)
-_ids = itertools.count(1000)
-
-
-@pytest.fixture
-def billed(make_school, make_user, api):
-    """A school with 3 students, each with a 500,000 đ invoice for 2026-09."""
-    school = make_school(prefix="LQ")
-    _, token = make_user("accountant", school)
-    acct = api(token)
-    acct.upload("/schools/LQD/students/import", ROSTER.encode(), "ds.csv")
-    acct.post("/schools/LQD/fee-items", json={
-        "code": "HOCPHI", "name": "Học phí", "amount_vnd": 500000, "unit": "month"})
-    acct.post("/schools/LQD/billing-runs", json={
-        "period": "2026-09", "fee_items": ["HOCPHI"], "due_date": "2026-09-15"})
-    school = schools.get_school("LQD")
-    school.bank_accounts[0].sepay_api_key = KEY
-    school.bank_accounts[0].casso_checksum_key = CASSO_KEY
-    db.session.commit()
-    acct.codes = {i["student_code"]: i["code"] for i in
-                  acct.get("/schools/LQD/invoices").get_json()["items"]}
-    return acct
-
-
-def sepay_body(memo: str, amount: int, *, account="0011001234567", direction="in",
-               txn_id=None, reference=None) -> dict:
-    txn_id = txn_id or next(_ids)
-    return {
-        "id": txn_id, "gateway": "Vietcombank", "transactionDate": "2026-09-05 10:15:00",
-        "accountNumber": account, "subAccount": "", "code": None, "content": memo,
-        "transferType": direction, "description": f"BankAPINotify {memo}",
-        "transferAmount": amount, "accumulated": 0,
-        "referenceCode": reference or f"FT2624{txn_id:08d}",
-    }
-
-
-def send_sepay(client, body: dict, key: str = KEY):
-    return client.post("/webhooks/sepay", data=json.dumps(body),
-                       headers={"Authorization": f"Apikey {key}",
-                                "Content-Type": "application/json"})
-
-
-def payments_of(acct, status=None):
-    query = f"?status={status}" if status else ""
-    return acct.get(f"/schools/LQD/payments{query}").get_json()["items"]
-
-
-def invoice(acct, student):
-    return acct.get(f"/invoices/{acct.codes[student]}").get_json()
-
-
-def assert_ledger_ok():
-    report = ledger.verify_school(schools.get_school("LQD"))
-    assert report.ok, report.problems
-    return report
+from tuition.services import schools
 
 
 def test_exact_payment_through_a_mangled_memo_marks_the_invoice_paid(client, billed):

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from .config import Defaults, database_url
-from .extensions import db, migrate
+from .extensions import db, limiter, migrate
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -31,16 +31,29 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
+    limiter.init_app(app)
     from . import models  # noqa: F401  (registers the tables with the metadata)
 
     migrate.init_app(app, db, directory=os.path.join(project, "migrations"))
 
-    from .web import api, api_statements, errors, public, webhooks  # noqa: F401
+    from .web import (  # noqa: F401  (api_* modules add routes to the API blueprint)
+        api,
+        api_receipts,
+        api_statements,
+        errors,
+        parents,
+        public,
+        webhooks,
+    )
 
     errors.init_app(app)
+    from .core.money import format_vnd
+
+    app.add_template_filter(format_vnd, "vnd")
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(parents.bp)
 
     from .cli import tuition_cli
 

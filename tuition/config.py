@@ -30,3 +30,7 @@ class Defaults:
     #: Deployment-wide webhook secrets; per bank account keys take precedence.
     SEPAY_API_KEY = None
     CASSO_CHECKSUM_KEY = None
+    #: Where rate-limit counters live; use redis://... when running several workers.
+    RATELIMIT_STORAGE_URI = "memory://"
+    #: Failed guesses of a parents' link allowed per address.
+    PARENT_LINK_GUESSES = "20 per minute"

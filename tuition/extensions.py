@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and initialised in :func:`tuition.create_app`."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -21,3 +23,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True)
+#: Rate limits live in a shared store (TUITION_RATELIMIT_STORAGE_URI, e.g. redis://127.0.0.1:6379)
+#: so that several stateless workers count together; memory:// serves a single process.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -4,6 +4,7 @@ from .audit import AuditEvent
 from .billing import BillingRun, Invoice, InvoiceLine
 from .fees import Adjustment, Enrolment, Exemption, FeeItem
 from .payments import Allocation, BankTransaction
+from .receipts import Receipt, ReceiptSeries
 from .school import BankAccount, Classroom, School
 from .student import Student
 from .user import User
@@ -21,6 +22,8 @@ __all__ = [
     "FeeItem",
     "Invoice",
     "InvoiceLine",
+    "Receipt",
+    "ReceiptSeries",
     "School",
     "Student",
     "User",

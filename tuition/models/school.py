@@ -27,6 +27,13 @@ class School(db.Model):
     phone: Mapped[str | None] = mapped_column(String(20))
     #: 2-4 capital letters that start every payment code of this school.
     payment_prefix: Mapped[str] = mapped_column(String(4), unique=True)
+    #: Receipts: ký hiệu mẫu, and the letters of the series (the year's digits are added).
+    receipt_template: Mapped[str] = mapped_column(
+        String(20), default="01BLTT-001", server_default="01BLTT-001"
+    )
+    receipt_series_letters: Mapped[str] = mapped_column(
+        String(8), default="AA", server_default="AA"
+    )
     created_at: Mapped[datetime] = created_at_column()
 
     bank_accounts: Mapped[list[BankAccount]] = relationship(

@@ -23,6 +23,7 @@ from ..models.fees import UNITS
 from ..pdf.notices import Notice, NoticeLine
 from .access import require_read
 from .errors import Invalid, not_found
+from .links import parent_url
 
 MEMO_MAX = 25
 NOTICE_BATCH = 200
@@ -191,7 +192,8 @@ def notice_for(invoice: Invoice, school: School, account: BankAccount) -> Notice
         qr_payload=payload,
         memo=memo_for(invoice),
         invoice_code=invoice.code,
-        verify_url=verify_url(invoice),
+        # The parents' page both verifies the notice and shows what is paid since.
+        verify_url=parent_url(student) if student.parent_token else verify_url(invoice),
     )
 
 

@@ -34,7 +34,7 @@ from ..models import (
     Student,
     User,
 )
-from . import audit
+from . import audit, receipts, sql
 from .access import require_manage
 from .errors import Conflict, Invalid, not_found
 
@@ -50,15 +50,6 @@ _STATUS_OF_DECISION = {
     "credit_review": REVIEW,
     "no_code": REVIEW,
 }
-
-
-def _insert(table):
-    """INSERT ... ON CONFLICT DO NOTHING for the engine in use (PostgreSQL or SQLite)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
 
 
 def account_for(account_number: str) -> BankAccount | None:
@@ -96,7 +87,7 @@ def record(notification: BankNotification, raw: str | bytes) -> tuple[BankTransa
         "status": "received",
     }
     statement = (
-        _insert(BankTransaction.__table__)
+        sql.insert(BankTransaction.__table__)
         .values(**values, received_at=func.now())
         # Any unique key may conflict: the provider's id, or the bank's reference.
         .on_conflict_do_nothing()
@@ -126,8 +117,11 @@ def process(transaction_id: int) -> BankTransaction:
     The row lock makes this exactly-once: a retry after a worker died mid-way finds the row
     still ``received`` and completes it; a concurrent duplicate waits and then sees it done.
     """
+    # populate_existing: the caller may hold this row already loaded (unlocked, e.g. by reading
+    # txn.id after a commit); without it the locked read would keep that stale status.
     txn = db.session.scalar(
         select(BankTransaction).where(BankTransaction.id == transaction_id).with_for_update()
+        .execution_options(populate_existing=True)
     )
     if txn.status != "received":
         return txn
@@ -138,6 +132,7 @@ def process(transaction_id: int) -> BankTransaction:
     else:
         _match(txn)
     db.session.flush()
+    receipts.issue_pending(txn)
     return txn
 
 
@@ -145,9 +140,11 @@ def _locked_invoices(ids: Iterable[int]) -> list[Invoice]:
     ids = sorted(set(ids))
     if not ids:
         return []
-    # Id order: two transactions locking the same invoices never deadlock.
+    # Id order: two transactions locking the same invoices never deadlock. populate_existing:
+    # invoices already loaded unlocked must take the balance read under the lock.
     return list(db.session.scalars(
         select(Invoice).where(Invoice.id.in_(ids)).order_by(Invoice.id).with_for_update()
+        .execution_options(populate_existing=True)
     ))
 
 
@@ -306,6 +303,7 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
     _settle_status(txn)
     txn.status_reason = "assigned"
     db.session.flush()
+    receipts.issue_pending(txn, actor=actor)
     return txn
 
 
@@ -336,6 +334,8 @@ def reverse(actor: User, allocation_id: int, *, reason: str) -> Allocation:
     else:
         raise Conflict("Không thể đảo khoản hoàn tiền.", "Refunds cannot be reversed.")
     db.session.flush()
+    if original.kind == "invoice":
+        receipts.void_for_allocation(original, actor=actor, reason=reason)
     audit.record(actor, txn.school_id, "allocation.reverse", f"allocation:{original.id}",
                  amount_vnd=original.amount_vnd, reason=reason)
     _settle_status(txn)
@@ -377,11 +377,12 @@ def rematch(school: School) -> int:
         txn.status = "received"
         _match(txn)
         db.session.flush()
+        receipts.issue_pending(txn)
         changed += txn.status != REVIEW
     return changed
 
 
-def apply_credit(invoice: Invoice, *, reason: str = "Trừ vào số dư có") -> int:
+def apply_credit(invoice: Invoice, *, reason: str = receipts.CREDIT_USE_REASON) -> int:
     """Use the student's credit (oldest first) to pay a newly issued invoice; returns dong used."""
     need = invoice.balance_vnd
     if need <= 0:
@@ -402,7 +403,8 @@ def apply_credit(invoice: Invoice, *, reason: str = "Trừ vào số dư có") -
         _allocate_credit(txn, invoice.student_id, -take, actor=None, reason=reason)
         _allocate_to_invoice(txn, invoice, take, actor=None, reason=reason)
         used += take
-    db.session.flush()
+        db.session.flush()
+        receipts.issue_pending(txn)
     return used
 
 

@@ -13,6 +13,7 @@ from ..importing.roster import RosterInvalid, RosterRow, RowError, infer_grade
 from ..models import Classroom, School, Student, User
 from . import audit
 from .access import require_manage, require_read
+from .links import ensure_token
 
 
 def current_school_year(today: date | None = None) -> str:
@@ -81,6 +82,7 @@ def import_roster(
         student.status = "studying"
         student.guardian_name = row.guardian_name
         student.guardian_phone = row.guardian_phone
+        ensure_token(student)
     db.session.flush()
     audit.record(actor, school.id, "students.import", f"school:{school.code}",
                  created=created, updated=updated)

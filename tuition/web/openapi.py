@@ -28,6 +28,13 @@ def _int_param(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
+_RECEIPT_FILTERS = [
+    {"name": "class", "in": "query", "schema": {"type": "string"}},
+    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "status", "in": "query", "schema": {"enum": ["valid", "void"]}},
+]
+
 _REASON = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}}}}
 
@@ -135,6 +142,13 @@ def openapi_document() -> dict:
                         "invoice_code": {"type": "string"}, "amount_vnd": money}}},
                     "credit": {"type": "object", "properties": {
                         "student_code": {"type": "string"}, "amount_vnd": money}}}},
+                "Receipt": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "series": {"type": "string"},
+                    "number": {"type": "integer"}, "label": {"type": "string"},
+                    "amount_vnd": money, "status": {"enum": ["valid", "void"]},
+                    "void_reason": {"type": ["string", "null"]},
+                    "replaces_id": {"type": ["integer", "null"]},
+                    "verify_url": {"type": "string"}}},
                 "Invoice": {"allOf": [_ref("InvoiceSummary"), {"type": "object", "properties": {
                     "memo": {"type": "string"}, "qr_payload": {"type": ["string", "null"]},
                     "verify_url": {"type": "string"},
@@ -207,6 +221,26 @@ def openapi_document() -> dict:
                     "items": {"type": "array", "items": _ref("Payment")}}})},
                 params=[_SCHOOL, {"name": "status", "in": "query", "schema": {
                     "enum": ["matched", "partial", "review", "credited", "ignored"]}}])},
+            "/schools/{school}/statements": {"post": _op(
+                "Import a bank statement (XLSX or CSV export); all lines or none. Columns not "
+                "named are guessed from the headers; lines already known (earlier upload, or "
+                "a webhook with the same bank reference) count as duplicates. 422 lists every "
+                "bad row in error.rows",
+                {"201": _json({"type": "object", "properties": {
+                    name: {"type": "integer"} for name in (
+                        "rows", "new", "duplicates", "outgoing", "matched", "review")}},
+                    "Imported")},
+                params=[_SCHOOL],
+                body={"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"], "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "account_id": {"type": "integer",
+                                       "description": "Default: the school's default account"},
+                        **{name: {"type": "string", "description": "Header text"} for name in (
+                            "date_column", "amount_column", "credit_column", "debit_column",
+                            "memo_column", "reference_column")},
+                        "date_format": {"type": "string", "examples": ["%d/%m/%Y %H:%M:%S"]},
+                    }}}}})},
             "/schools/{school}/payments/rematch": {"post": _op(
                 "Run matching again over the review queue",
                 {"200": _json({"type": "object", "properties": {
@@ -228,6 +262,40 @@ def openapi_document() -> dict:
                 "Reverse an allocation with a new, opposite one (with a reason)",
                 {"201": _json(_ref("Payment"), "Reversed")},
                 params=[_int_param("allocation_id")], body=_REASON)},
+            "/schools/{school}/receipts": {"get": _op(
+                "Receipts, filtered by class, date range and status",
+                {"200": _json({"type": "object", "properties": {
+                    "items": {"type": "array", "items": _ref("Receipt")}}})},
+                params=[_SCHOOL] + _RECEIPT_FILTERS)},
+            "/schools/{school}/receipts.pdf": {"get": _op(
+                "Receipts in bulk (a class, a date range) in one PDF",
+                {"200": {"description": "PDF", "content": {"application/pdf": {}}}},
+                params=[_SCHOOL] + _RECEIPT_FILTERS)},
+            "/receipts/{receipt_id}": {"get": _op(
+                "A receipt", {"200": _json(_ref("Receipt"))}, params=[_int_param("receipt_id")])},
+            "/receipts/{receipt_id}.pdf": {"get": _op(
+                "A receipt as PDF (void ones carry a watermark)",
+                {"200": {"description": "PDF", "content": {"application/pdf": {}}}},
+                params=[_int_param("receipt_id")])},
+            "/receipts/{receipt_id}/void": {"post": _op(
+                "Void a receipt with a reason; optionally issue a replacement",
+                {"200": _json({"type": "object"}), "201": _json({"type": "object"})},
+                params=[_int_param("receipt_id")],
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["reason"], "properties": {
+                        "reason": {"type": "string"}, "replace": {"type": "boolean"},
+                        "payer_name": {"type": "string"}}}}}})},
+            "/schools/{school}/parent-links": {"get": _op(
+                "Each student's private parents' link (JSON, or CSV with format=csv)",
+                {"200": _json({"type": "object"})},
+                params=[_SCHOOL, {"name": "format", "in": "query",
+                                  "schema": {"enum": ["json", "csv"]}}])},
+            "/schools/{school}/students/{student_code}/parent-link": {"post": _op(
+                "Revoke a student's parents' link and issue a new one",
+                {"201": _json({"type": "object", "properties": {
+                    "link": {"type": "string"}}})},
+                params=[_SCHOOL, {"name": "student_code", "in": "path", "required": True,
+                                  "schema": {"type": "string"}}])},
             "/invoices/{code}": {"get": _op("An invoice with lines, memo and VietQR payload",
                                             {"200": _json(_ref("Invoice"))}, params=[_CODE])},
             "/invoices/{code}/cancel": {"post": _op(

@@ -1,0 +1,78 @@
+"""Receipts (biên lai thu tiền): numbered per school and series with no gaps, never reused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .common import created_at_column, money_column
+
+
+class ReceiptSeries(db.Model):
+    """The counter of one series (ký hiệu) of a school; its row lock makes numbers gapless."""
+
+    __tablename__ = "receipt_series"
+    __table_args__ = (UniqueConstraint("school_id", "series"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    #: Ký hiệu: capital letters and the year's last two digits, e.g. ``AA-26``.
+    series: Mapped[str] = mapped_column(String(12))
+    #: Ký hiệu mẫu printed on every receipt of the series.
+    template_symbol: Mapped[str] = mapped_column(String(20))
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Receipt(db.Model):
+    __tablename__ = "receipts"
+    __table_args__ = (
+        UniqueConstraint("school_id", "series", "number"),
+        CheckConstraint("amount_vnd > 0", name="amount_positive"),
+        CheckConstraint("number BETWEEN 1 AND 9999999", name="number_range"),
+        CheckConstraint("status IN ('valid', 'void')", name="status"),
+        # One valid receipt per allocation: a replacement comes only after a void.
+        Index("uq_receipts_allocation_valid", "allocation_id", unique=True,
+              sqlite_where=text("status = 'valid'"), postgresql_where=text("status = 'valid'")),
+        Index("ix_receipts_school_issued", "school_id", "issued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    series: Mapped[str] = mapped_column(String(12))
+    template_symbol: Mapped[str] = mapped_column(String(20))
+    number: Mapped[int] = mapped_column(Integer)
+    allocation_id: Mapped[int] = mapped_column(ForeignKey("allocations.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
+    amount_vnd: Mapped[int] = money_column()
+    #: What the receipt says, frozen when issued (names, class, items, bank reference).
+    content: Mapped[dict] = mapped_column(JSON)
+    #: Unguessable token of the public verification link.
+    verify_token: Mapped[str] = mapped_column(String(32), unique=True)
+    #: Empty for receipts issued automatically.
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = created_at_column()
+    status: Mapped[str] = mapped_column(String(5), default="valid")
+    void_reason: Mapped[str | None] = mapped_column(String(300))
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), unique=True)
+
+    replaces: Mapped[Receipt | None] = relationship(remote_side=[id])
+
+    @property
+    def label(self) -> str:
+        return f"{self.series} / {self.number:07d}"

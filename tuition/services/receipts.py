@@ -1,0 +1,243 @@
+"""Receipts: one for every dong allocated to an invoice, numbered without gaps.
+
+Numbers come from a per-school, per-series counter row that is locked (``FOR UPDATE``) for
+the rest of the transaction, so concurrent issuing on PostgreSQL never skips or repeats a
+number: a rolled-back transaction gives its number back together with its receipt.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..core.banks import bank_by_bin
+from ..core.periods import parse_period
+from ..core.words import amount_in_words
+from ..extensions import db
+from ..models import (
+    Allocation,
+    BankAccount,
+    BankTransaction,
+    Invoice,
+    Receipt,
+    ReceiptSeries,
+    School,
+    Student,
+    User,
+)
+from . import audit, sql
+from .access import require_manage
+from .errors import Conflict, Invalid, not_found
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+#: The reason payments.apply_credit gives the allocations it makes from a credit balance.
+CREDIT_USE_REASON = "Trừ vào số tiền nộp thừa trước đó"
+
+
+def _series_row(school: School, when: datetime) -> ReceiptSeries:
+    series = f"{school.receipt_series_letters}-{when.astimezone(VIETNAM):%y}"
+    query = (select(ReceiptSeries)
+             .where(ReceiptSeries.school_id == school.id, ReceiptSeries.series == series)
+             .with_for_update())
+    row = db.session.scalar(query)
+    if row is None:
+        # First receipt of the year: create the counter. A concurrent creator may win the
+        # unique key; either way the row then exists and is locked here.
+        db.session.execute(
+            sql.insert(ReceiptSeries.__table__)
+            .values(school_id=school.id, series=series,
+                    template_symbol=school.receipt_template, last_number=0)
+            .on_conflict_do_nothing()
+        )
+        row = db.session.scalar(query)
+    return row
+
+
+def _content(allocation: Allocation, invoice: Invoice, txn: BankTransaction,
+             actor: User | None) -> dict:
+    school = db.session.get(School, invoice.school_id)
+    student = db.session.get(Student, invoice.student_id)
+    account = db.session.get(BankAccount, txn.bank_account_id) if txn.bank_account_id else None
+    bank = bank_by_bin(account.bin) if account else None
+    paid_before = invoice.paid_vnd - allocation.amount_vnd
+    return {
+        "school_name": school.name,
+        "school_address": school.address,
+        "school_tax_code": school.tax_code or "",
+        "school_phone": school.phone or "",
+        "payer_name": student.guardian_name or txn.payer_name or "",
+        "student_name": student.full_name,
+        "student_code": student.code,
+        "class_name": student.classroom.name,
+        "period_label": parse_period(invoice.period).label,
+        "lines": [[line.description, line.amount_vnd] for line in invoice.lines],
+        "invoice_total_vnd": invoice.total_vnd,
+        "paid_before_vnd": paid_before,
+        "balance_after_vnd": max(invoice.total_vnd - paid_before - allocation.amount_vnd, 0),
+        "method": "Chuyển khoản" + (" (trừ tiền nộp thừa)"
+                                     if allocation.reason == CREDIT_USE_REASON else ""),
+        "bank_name": (bank.short_name if bank else txn.bank_name) or "",
+        "bank_reference": txn.bank_reference or txn.provider_txn_id,
+        "issued_by": actor.name or actor.email if actor else "Tự động",
+    }
+
+
+def issue(allocation: Allocation, *, actor: User | None = None,
+          replaces: Receipt | None = None, content: dict | None = None) -> Receipt:
+    """Number and store the receipt of one allocation to an invoice (flushes)."""
+    invoice = db.session.get(Invoice, allocation.invoice_id)
+    school = db.session.get(School, invoice.school_id)
+    now = datetime.now(UTC)
+    series = _series_row(school, now)
+    series.last_number += 1
+    receipt = Receipt(
+        school_id=school.id, series=series.series, template_symbol=series.template_symbol,
+        number=series.last_number, allocation_id=allocation.id, invoice_id=invoice.id,
+        student_id=invoice.student_id, amount_vnd=allocation.amount_vnd,
+        content=content or _content(allocation, invoice, allocation.transaction, actor),
+        verify_token=secrets.token_urlsafe(12), issued_by_id=actor.id if actor else None,
+        issued_at=now, status="valid", replaces_id=replaces.id if replaces else None,
+    )
+    db.session.add(receipt)
+    db.session.flush()
+    return receipt
+
+
+def issue_pending(txn: BankTransaction, *, actor: User | None = None) -> list[Receipt]:
+    """Receipts for the transaction's allocations to invoices that have none yet."""
+    db.session.flush()
+    have = set(db.session.scalars(
+        select(Receipt.allocation_id).where(
+            Receipt.allocation_id.in_([a.id for a in txn.allocations]))
+    )) if txn.allocations else set()
+    reversed_ids = {a.reverses_id for a in txn.allocations if a.reverses_id}
+    return [
+        issue(a, actor=actor)
+        for a in txn.allocations
+        if a.kind == "invoice" and a.amount_vnd > 0 and a.id not in have
+        and a.id not in reversed_ids
+    ]
+
+
+def void(actor: User | None, receipt: Receipt, *, reason: str) -> Receipt:
+    """Mark a receipt void (its number stays used); it shows as void everywhere."""
+    if actor is not None:
+        require_manage(actor, db.session.get(School, receipt.school_id))
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Cần ghi lý do hủy biên lai.", "A reason is required.", field="reason")
+    if receipt.status == "void":
+        raise Conflict("Biên lai đã bị hủy.", "The receipt is already void.")
+    receipt.status = "void"
+    receipt.void_reason = reason
+    receipt.voided_at = datetime.now(UTC)
+    receipt.voided_by_id = actor.id if actor else None
+    db.session.flush()
+    audit.record(actor, receipt.school_id, "receipt.void", f"receipt:{receipt.label}",
+                 reason=reason)
+    return receipt
+
+
+def void_for_allocation(allocation: Allocation, *, actor: User | None, reason: str) -> None:
+    """When an allocation is reversed, its receipt is voided with the same reason."""
+    receipt = db.session.scalar(select(Receipt).where(
+        Receipt.allocation_id == allocation.id, Receipt.status == "valid"))
+    if receipt is not None:
+        void(actor, receipt, reason=f"Đảo bút toán: {reason}")
+
+
+def void_and_replace(actor: User, receipt: Receipt, *, reason: str,
+                     payer_name: str | None = None) -> Receipt:
+    """Void a receipt issued in error and issue its replacement under a new number."""
+    school = db.session.get(School, receipt.school_id)
+    require_manage(actor, school)
+    allocation = db.session.get(Allocation, receipt.allocation_id)
+    if any(a.reverses_id == allocation.id for a in allocation.transaction.allocations):
+        raise Conflict("Khoản tiền này đã bị đảo; không thể lập biên lai thay thế.",
+                       "The allocation was reversed; no replacement can be issued.")
+    void(actor, receipt, reason=reason)
+    content = dict(receipt.content)
+    if payer_name:
+        content["payer_name"] = payer_name.strip()
+    content["issued_by"] = actor.name or actor.email
+    replacement = issue(allocation, actor=actor, replaces=receipt, content=content)
+    audit.record(actor, school.id, "receipt.replace", f"receipt:{receipt.label}",
+                 replacement=replacement.label)
+    return replacement
+
+
+def get_receipt(actor: User, receipt_id: int) -> Receipt:
+    receipt = db.session.get(Receipt, receipt_id)
+    if receipt is None or not actor.can_read(receipt.school_id):
+        raise not_found("biên lai", "Receipt")
+    return receipt
+
+
+def verify_url(receipt: Receipt) -> str:
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/bien-lai/{receipt.verify_token}"
+
+
+def document(receipt: Receipt):
+    """The printable receipt (a :class:`tuition.pdf.receipts.ReceiptDoc`)."""
+    from ..pdf.receipts import ReceiptDoc, ReceiptLine
+
+    c = receipt.content
+    replaces = receipt.replaces.label if receipt.replaces_id else None
+    return ReceiptDoc(
+        school_name=c["school_name"], school_address=c["school_address"],
+        school_tax_code=c["school_tax_code"], school_phone=c["school_phone"],
+        template_symbol=receipt.template_symbol, series=receipt.series, number=receipt.number,
+        issued_at=receipt.issued_at.astimezone(VIETNAM), payer_name=c["payer_name"],
+        student_name=c["student_name"], student_code=c["student_code"],
+        class_name=c["class_name"], period_label=c["period_label"],
+        lines=tuple(ReceiptLine(d, a) for d, a in c["lines"]),
+        invoice_total_vnd=c["invoice_total_vnd"], paid_before_vnd=c["paid_before_vnd"],
+        amount_vnd=receipt.amount_vnd, balance_after_vnd=c["balance_after_vnd"],
+        amount_in_words=amount_in_words(receipt.amount_vnd), method=c["method"],
+        bank_name=c["bank_name"], bank_reference=c["bank_reference"],
+        issued_by=c["issued_by"], verify_url=verify_url(receipt),
+        short_code=receipt.verify_token[:8].upper(), void=receipt.status == "void",
+        void_reason=receipt.void_reason, replaces=replaces,
+    )
+
+
+def receipt_json(receipt: Receipt) -> dict:
+    c = receipt.content
+    return {
+        "id": receipt.id,
+        "series": receipt.series,
+        "number": receipt.number,
+        "label": receipt.label,
+        "template_symbol": receipt.template_symbol,
+        "issued_at": receipt.issued_at.isoformat(),
+        "amount_vnd": receipt.amount_vnd,
+        "student_code": c["student_code"],
+        "student_name": c["student_name"],
+        "class": c["class_name"],
+        "payer_name": c["payer_name"],
+        "status": receipt.status,
+        "void_reason": receipt.void_reason,
+        "replaces_id": receipt.replaces_id,
+        "verify_url": verify_url(receipt),
+    }
+
+
+def list_receipts(school: School, *, class_name: str | None = None,
+                  date_from=None, date_to=None, status: str | None = None) -> list[Receipt]:
+    query = select(Receipt).where(Receipt.school_id == school.id)
+    if status:
+        query = query.where(Receipt.status == status)
+    if date_from:
+        query = query.where(Receipt.issued_at >= datetime.combine(
+            date_from, datetime.min.time(), VIETNAM))
+    if date_to:
+        query = query.where(Receipt.issued_at < datetime.combine(
+            date_to, datetime.max.time(), VIETNAM))
+    found = list(db.session.scalars(query.order_by(Receipt.series, Receipt.number)))
+    if class_name:
+        found = [r for r in found if r.content["class_name"] == class_name.strip().upper()]
+    return found
