@@ -34,3 +34,5 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     #: Failed guesses of a parents' link allowed per address.
     PARENT_LINK_GUESSES = "20 per minute"
+    #: How often an open parents' page asks whether a payment has arrived.
+    PARENT_PAGE_POLL_MS = 10_000

@@ -1,0 +1,82 @@
+"""The parents' page in a real headless Chromium (Debian's), driven by Playwright."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import threading
+
+import pytest
+from PIL import Image
+from pyzbar.pyzbar import decode
+from werkzeug.serving import make_server
+
+from tests.helpers import send_sepay, sepay_body
+from tuition.core import vietqr
+from tuition.extensions import db
+from tuition.models import Student
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if CHROMIUM is None and os.environ.get("CI") != "true":
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+def test_parent_sees_amount_scans_qr_and_sees_payment_arrive(app, client, billed, live_server,
+                                                           browser):
+    app.config["PARENT_PAGE_POLL_MS"] = 300
+    try:
+        token = db.session.query(Student).filter_by(code="HS001").one().parent_token
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.goto(f"{live_server}/p/{token}")
+        assert page.locator("#student-name").inner_text() == "Nguyễn Thị Ánh Dương"
+        assert page.locator("#amount-due").inner_text() == "500.000 đ"
+        assert page.locator(".memo").first.inner_text().startswith(billed.codes["HS001"])
+
+        qr = page.locator("img.qr").first
+        qr.wait_for()
+        shot = Image.open(io.BytesIO(qr.screenshot()))
+        payload = decode(shot)[0].data.decode()
+        parsed = vietqr.parse_payload(payload)
+        assert (parsed.account_number, parsed.amount_vnd) == ("0011001234567", 500_000)
+        assert parsed.memo.startswith(billed.codes["HS001"])
+
+        send_sepay(client, sepay_body(billed.codes["HS001"], 500_000))
+        # No reload by the parent: the page notices the payment by itself.
+        page.wait_for_function(
+            "document.querySelector('#amount-due').innerText.includes('Đã nộp đủ')",
+            timeout=10_000)
+        assert "500.000 đ" in page.locator("#payments").inner_text()
+        assert "AA-" in page.locator("#receipts").inner_text()
+        assert page.locator("text=Nguyễn Minh Khôi").count() == 0
+
+        missing = page.goto(f"{live_server}/p/not-a-token")
+        assert missing.status == 404
+    finally:
+        app.config["PARENT_PAGE_POLL_MS"] = 10_000
