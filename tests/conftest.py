@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from tests.helpers import CASSO_KEY, KEY, ROSTER
@@ -27,11 +29,21 @@ def database_url(tmp_path_factory) -> str:
     )
 
 
+class IsolatedClient(FlaskClient):
+    """Each request gets its own app context (fresh ``g`` and database session), as in
+    production, even while a test holds an app context of its own."""
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url):
     os.environ["DATABASE_URL"] = database_url
     app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
                       "PUBLIC_URL": "https://hocphi.example.vn"})
+    app.test_client_class = IsolatedClient
     with app.app_context():
         _reset_schema()
         from flask_migrate import upgrade
@@ -196,3 +208,40 @@ def billed(make_school, make_user, api):
     acct.codes = {i["student_code"]: i["code"] for i in
                   acct.get("/schools/LQD/invoices").get_json()["items"]}
     return acct
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+@pytest.fixture
+def staff_login(app):
+    """Factory: a test client signed in through the real form; ``.csrf`` posts forms."""
+
+    def login(email: str, password: str):
+        browser = app.test_client()
+        token = csrf_token(browser.get("/dang-nhap").get_data(as_text=True))
+        response = browser.post("/dang-nhap", data={
+            "email": email, "password": password, "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        browser.csrf = lambda path: csrf_token(browser.get(path).get_data(as_text=True))
+        return browser
+
+    return login
+
+
+@pytest.fixture
+def make_staff(ctx):
+    """Factory: a staff user with a password; returns the user."""
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "accountant", school=None, password: str = "mat-khau-rat-dai-123"):
+        user, _token = users.create_user(
+            None, email=f"staff-{role}{next(counter)}@test.vn", role=role, school=school,
+            password=password, name=f"Cô {role.title()}")
+        db.session.commit()
+        return user
+
+    return make

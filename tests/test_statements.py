@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from tuition.importing.statements import (
     guess_mapping,
     parse_amount,
     parse_statement,
+    parse_statement_lines,
+    resolve_mapping,
 )
 
 ACCOUNT = "0011001234567"
@@ -66,10 +69,9 @@ XLSX_ROWS: list[list[Any]] = [
 
 def test_xlsx_parses_to_exact_values() -> None:
     result = parse_statement(make_xlsx(XLSX_ROWS), "saoke.xlsx", SPLIT_MAPPING)
-    assert [n.provider_txn_id for n in result][0] == "FT25248123456"
     assert result[0] == BankNotification(
         provider="statement",
-        provider_txn_id="FT25248123456",
+        provider_txn_id=f"{ACCOUNT}:FT25248123456",
         account_number=ACCOUNT,
         direction="in",
         amount_vnd=1_250_000,
@@ -88,7 +90,9 @@ def test_xlsx_parses_to_exact_values() -> None:
     assert (third.direction, third.amount_vnd) == ("out", 15_000)
     assert third.occurred_at == datetime(2025, 9, 6)
     # Excel stores a numeric reference as a number; it must not come back as "998877.0".
-    assert (fourth.provider_txn_id, fourth.amount_vnd, fourth.memo) == ("998877", 500_000, "")
+    assert (fourth.provider_txn_id, fourth.amount_vnd, fourth.memo) == (
+        f"{ACCOUNT}:998877", 500_000, "")
+    assert fourth.bank_reference == "998877"
     assert fourth.occurred_at == datetime(2025, 9, 6, 10, 30)
     assert all(n.provider == "statement" for n in result)
 
@@ -156,8 +160,41 @@ def test_repeated_reference_keeps_both_lines() -> None:
         [1, "05/09/2025", "FT1", None, 100_000, 0, "HP"],
         [2, "05/09/2025", "FT1", 100_000, None, 0, "hoan tra"],
     ]
-    ids = [n.provider_txn_id for n in parse_statement(make_xlsx(rows), "r.xlsx", SPLIT_MAPPING)]
-    assert ids == ["FT1", "FT1#2"]
+    result = parse_statement(make_xlsx(rows), "r.xlsx", SPLIT_MAPPING)
+    assert [n.provider_txn_id for n in result] == [f"{ACCOUNT}:FT1", f"{ACCOUNT}:FT1#2"]
+    # Opposite directions: both keep the bank's reference (it is unique per direction).
+    assert [n.bank_reference for n in result] == ["FT1", "FT1"]
+
+
+def test_repeated_reference_in_the_same_direction_is_not_taken_for_the_first() -> None:
+    rows = [
+        [1, "05/09/2025", "FT1", None, 100_000, 0, "HP lan 1"],
+        [2, "05/09/2025", "FT1", None, 200_000, 0, "HP lan 2"],
+    ]
+    result = parse_statement(make_xlsx(rows), "r.xlsx", SPLIT_MAPPING)
+    assert [n.provider_txn_id for n in result] == [f"{ACCOUNT}:FT1", f"{ACCOUNT}:FT1#2"]
+    assert [n.bank_reference for n in result] == ["FT1", None]
+
+
+def test_reference_ids_are_scoped_to_the_account() -> None:
+    # Short references ("998877") repeat between banks; another school's line is not ours.
+    other = StatementMapping(**{**SPLIT_MAPPING.__dict__, "account_number": "12345"})
+    ours = parse_statement(make_xlsx(XLSX_ROWS), "s.xlsx", SPLIT_MAPPING)
+    theirs = parse_statement(make_xlsx(XLSX_ROWS), "s.xlsx", other)
+    assert {n.provider_txn_id for n in ours}.isdisjoint(n.provider_txn_id for n in theirs)
+    long_reference = "R" * 100
+    (line,) = parse_statement(
+        make_xlsx([[1, "05/09/2025", long_reference, None, 1000, 0, "x"]]), "s.xlsx", SPLIT_MAPPING
+    )
+    assert line.provider_txn_id.startswith("stmt-") and len(line.provider_txn_id) <= 80
+    assert line.bank_reference == long_reference
+
+
+def test_a_reference_too_long_to_store_is_a_row_error() -> None:
+    rows = [[1, "05/09/2025", "R" * 121, None, 1000, 0, "x"]]
+    with pytest.raises(StatementInvalid) as info:
+        parse_statement(make_xlsx(rows), "s.xlsx", SPLIT_MAPPING)
+    assert [(e.row, e.column) for e in info.value.errors] == [(5, "Số tham chiếu")]
 
 
 def test_every_bad_row_is_reported() -> None:
@@ -328,3 +365,64 @@ def test_guess_mapping(headers: list[Any], expected: dict[str, str]) -> None:
 def test_guessed_mapping_parses_the_statement() -> None:
     mapping = StatementMapping(account_number=ACCOUNT, **guess_mapping(HEADERS))
     assert len(parse_statement(make_xlsx(XLSX_ROWS), "s.xlsx", mapping)) == 4
+
+
+def test_lines_keep_every_cell_of_the_row() -> None:
+    (first, *_rest) = parse_statement_lines(make_xlsx(XLSX_ROWS), "s.xlsx", SPLIT_MAPPING)
+    assert first.row == 5
+    assert first.cells == {
+        "STT": 1,
+        "Ngày giao dịch": "2025-09-05T08:15:02",
+        "Số tham chiếu": "FT25248123456",
+        "Số tiền ghi nợ": None,
+        "Số tiền ghi có": 1_250_000,
+        "Số dư": 11_250_000,
+        "Nội dung": "HP7K2Q4 hoc phi thang 9",
+    }
+    json.dumps(first.cells)  # storable as the raw payload
+
+
+def test_resolve_mapping_guesses_below_a_title_block() -> None:
+    mapping = resolve_mapping(make_xlsx(XLSX_ROWS), "s.xlsx", account_number=ACCOUNT)
+    assert mapping.columns() == {
+        "date_column": "Ngày giao dịch",
+        "memo_column": "Nội dung",
+        "credit_column": "Số tiền ghi có",
+        "debit_column": "Số tiền ghi nợ",
+        "reference_column": "Số tham chiếu",
+    }
+    csv_with_title = make_csv(["SAO KÊ TÀI KHOẢN", "Số tài khoản: 0011001234567", "", *CSV_LINES])
+    assert resolve_mapping(csv_with_title, "s.csv", account_number=ACCOUNT) == mapping
+    assert len(parse_statement(csv_with_title, "s.csv", mapping)) == 3
+
+
+def test_resolve_mapping_named_columns_win_over_the_guess() -> None:
+    data = make_csv(["Ngày,Số tiền,Ghi chú,Mô tả", "01/10/2025,1000,a,b"])
+    mapping = resolve_mapping(
+        data, "s.csv", account_number=ACCOUNT, columns={"memo_column": "Ghi chú"},
+        date_format="%d/%m/%Y",
+    )
+    assert mapping.columns() == {
+        "date_column": "Ngày", "memo_column": "Ghi chú", "amount_column": "Số tiền"}
+    assert mapping.date_format == "%d/%m/%Y"
+    # Naming a credit column replaces the guessed signed amount column.
+    split = resolve_mapping(data, "s.csv", account_number=ACCOUNT,
+                            columns={"credit_column": "Số tiền"})
+    assert (split.amount_column, split.credit_column) == (None, "Số tiền")
+
+
+def test_resolve_mapping_says_which_columns_it_cannot_find() -> None:
+    data = make_csv(["Ngày hiệu lực,Giá trị,Ghi chú", "01/10/2025,1000,x"])
+    with pytest.raises(StatementInvalid) as info:
+        resolve_mapping(data, "s.csv", account_number=ACCOUNT)
+    errors = info.value.errors
+    assert [e.column for e in errors] == [
+        "date_column", "memo_column", "amount_column, hoặc credit_column và debit_column"]
+    assert "“Giá trị”" in errors[0].message_vi and "'Ghi chú'" in errors[0].message_en
+
+
+def test_resolve_mapping_refuses_two_amount_layouts() -> None:
+    columns = {"date_column": "Ngày giao dịch", "memo_column": "Nội dung",
+               "amount_column": "Số dư", "credit_column": "Số tiền ghi có"}
+    with pytest.raises(StatementInvalid):
+        resolve_mapping(make_xlsx(XLSX_ROWS), "s.xlsx", account_number=ACCOUNT, columns=columns)

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 
 from .config import Defaults, database_url
-from .extensions import db, limiter, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -32,6 +32,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_locale, default_translation_directories=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "translations"))
     from . import models  # noqa: F401  (registers the tables with the metadata)
 
     migrate.init_app(app, db, directory=os.path.join(project, "migrations"))
@@ -39,26 +43,44 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .web import (  # noqa: F401  (api_* modules add routes to the API blueprint)
         api,
         api_receipts,
+        api_reports,
         api_statements,
+        auth,
         errors,
         parents,
         public,
+        staff,
         webhooks,
     )
+
+    # The API authenticates by bearer token and the webhooks by signature: no cookies, no CSRF.
+    csrf.exempt(api.bp)
+    csrf.exempt(webhooks.bp)
 
     errors.init_app(app)
     from .core.money import format_vnd
 
     app.add_template_filter(format_vnd, "vnd")
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
     app.register_blueprint(api.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(parents.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(staff.bp)
 
     from .cli import tuition_cli
 
     app.cli.add_command(tuition_cli)
     return app
+
+
+def _locale() -> str:
+    from flask import session
+
+    return session.get("lang", "vi")
 
 
 def _require_secret_key(app: Flask) -> None:

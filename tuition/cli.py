@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from .cli_sync import sync
 from .core.money import format_vnd
 from .extensions import db
 from .importing.roster import RosterInvalid, parse_roster
@@ -18,6 +19,7 @@ from .services import billing, invoices, schools, students, users
 from .services.errors import ServiceError
 
 tuition_cli = AppGroup("tuition", help="Set up schools, import rosters, bill and print notices.")
+tuition_cli.add_command(sync)
 
 
 def operator() -> User:

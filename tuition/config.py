@@ -24,12 +24,20 @@ def database_url(instance_path: str) -> str:
 class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     JSON_SORT_KEYS = False
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     #: Base URL printed on notices and receipts (verification links, parents' pages).
     PUBLIC_URL = "http://127.0.0.1:5000"
     #: Deployment-wide webhook secrets; per bank account keys take precedence.
     SEPAY_API_KEY = None
     CASSO_CHECKSUM_KEY = None
+    #: The SePay user API, for the pull backstop (`flask tuition sync`).
+    SEPAY_API_URL = "https://my.sepay.vn"
+    SEPAY_API_TOKEN = None
     #: Where rate-limit counters live; use redis://... when running several workers.
     RATELIMIT_STORAGE_URI = "memory://"
     #: Failed guesses of a parents' link allowed per address.

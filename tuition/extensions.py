@@ -1,9 +1,12 @@
 """Flask extensions, created unbound and initialised in :func:`tuition.create_app`."""
 
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -26,3 +29,7 @@ migrate = Migrate(compare_type=True)
 #: Rate limits live in a shared store (TUITION_RATELIMIT_STORAGE_URI, e.g. redis://127.0.0.1:6379)
 #: so that several stateless workers count together; memory:// serves a single process.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+csrf = CSRFProtect()
+babel = Babel()

@@ -8,6 +8,8 @@ Ids must be stable: uploading the same statement twice (or an overlapping one) m
 same ``provider_txn_id`` for the same line, so ingestion's uniqueness constraint drops repeats.
 The bank reference is used when there is one; otherwise a hash of the line's content and of its
 occurrence index among identical lines (two equal transfers on the same day are two payments).
+Either way the id is scoped to the account: ``provider_txn_id`` is unique per provider across
+all schools, and two banks may well hand out the same short reference number.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import json
 import re
 import unicodedata
 import warnings
+import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +36,10 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
 #: Bank exports put a preamble (bank name, account, period) above the header row.
 HEADER_SEARCH_ROWS = 40
+#: Longest bank reference stored (bank_transactions.bank_reference); longer means a wrong column.
+MAX_REFERENCE_LENGTH = 120
+#: ``provider_txn_id`` holds at most this; longer ids are hashed.
+MAX_TXN_ID_LENGTH = 80
 
 DEFAULT_DATE_FORMATS: tuple[str, ...] = (
     "%d/%m/%Y %H:%M:%S",
@@ -117,8 +125,10 @@ def _file_error(message_vi: str, message_en: str) -> StatementInvalid:
 
 
 # --------------------------------------------------------------------------- reading files
-# TODO: switch to tuition.importing.tabular.read_table once it lands; this reader only exists so
-# statements are not blocked on it.
+# TODO: switch to tuition.importing.tabular.read_table once it can start the table below a
+# preamble. Today read_table takes the first non-empty row as the header (a bank's title line),
+# cuts every row to that header's width and sniffs the CSV delimiter from that title line, so
+# it cannot read a bank export; this reader keeps every row and lets _locate_header search.
 
 
 def _read_rows(data: bytes, filename: str) -> list[tuple[int, list[Cell]]]:
@@ -153,6 +163,9 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[Cell]]]:
         ) from None
     try:
         sheet = workbook.worksheets[0]
+        # Some generators write a wrong <dimension>; read-only mode would trust it and silently
+        # drop statement lines. Forgetting it makes openpyxl read every row present.
+        sheet.reset_dimensions()
         rows: list[tuple[int, list[Cell]]] = []
         for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
             if number > MAX_ROWS:
@@ -162,6 +175,13 @@ def _read_xlsx(data: bytes) -> list[tuple[int, list[Cell]]]:
                 )
             rows.append((number, list(values)))
         return rows
+    except StatementInvalid:
+        raise  # a ValueError too, but already says what is wrong
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, SyntaxError):
+        # Sheet XML is parsed lazily, so a damaged sheet only shows up while iterating.
+        raise _file_error(
+            "Không đọc được tệp Excel", "The Excel file could not be read"
+        ) from None
     finally:
         workbook.close()
 
@@ -310,6 +330,20 @@ class _Row:
     amount_vnd: int
     memo: str
     reference: str | None
+    cells: list[Cell]
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One transaction line: its spreadsheet row, its cells as read, and what it means.
+
+    ``cells`` maps every header of the table to the line's value (JSON-ready), so the stored
+    raw payload keeps columns the mapping ignores, such as the running balance.
+    """
+
+    row: int
+    cells: dict[str, Any]
+    notification: BankNotification
 
 
 @dataclass
@@ -425,9 +459,15 @@ def _parse_rows(
             collector.add(number, mapping.date_column, problem)
             occurred_at = None
         amount = _signed_amount(cells, columns, mapping, number, collector)
+        reference = _cell_text(_cell(cells, columns.get("reference_column"))) or None
+        if reference and len(reference) > MAX_REFERENCE_LENGTH:
+            collector.add(number, mapping.reference_column, _CellProblem(
+                f"Số tham chiếu dài quá {MAX_REFERENCE_LENGTH} ký tự; có thể chọn nhầm cột",
+                f"Reference longer than {MAX_REFERENCE_LENGTH} characters; wrong column?",
+            ))
+            continue
         if occurred_at is None or amount is None:
             continue
-        reference = _cell_text(_cell(cells, columns.get("reference_column"))) or None
         parsed.append(_Row(
             number=number,
             occurred_at=occurred_at,
@@ -435,50 +475,93 @@ def _parse_rows(
             amount_vnd=amount[1],
             memo=_cell_text(_cell(cells, columns["memo_column"])),
             reference=reference,
+            cells=cells,
         ))
     return parsed
 
 
-def _content_id(account: str, row: _Row, occurrence: int) -> str:
-    # Whitespace is collapsed so the XLSX and CSV exports of one statement hash alike.
-    payload = json.dumps(
-        [
-            account,
-            row.occurred_at.isoformat(),
-            row.direction,
-            row.amount_vnd,
-            " ".join(row.memo.split()),
-            occurrence,
-        ],
-        ensure_ascii=False,
-    )
+def _hashed_id(*parts: Any) -> str:
+    payload = json.dumps(list(parts), ensure_ascii=False)
     return "stmt-" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
-def _assign_ids(account: str, rows: list[_Row]) -> list[str]:
-    """Stable ids; see the module docstring."""
+def _content_id(account: str, row: _Row, occurrence: int) -> str:
+    # Whitespace is collapsed so the XLSX and CSV exports of one statement hash alike.
+    return _hashed_id(
+        account,
+        row.occurred_at.isoformat(),
+        row.direction,
+        row.amount_vnd,
+        " ".join(row.memo.split()),
+        occurrence,
+    )
+
+
+def _reference_id(account: str, reference: str) -> str:
+    readable = f"{account}:{reference}"
+    return readable if len(readable) <= MAX_TXN_ID_LENGTH else _hashed_id(account, reference)
+
+
+def _assign_ids(account: str, rows: list[_Row]) -> list[tuple[str, str | None]]:
+    """Stable (provider_txn_id, bank_reference) per line; see the module docstring."""
     seen_content: Counter[tuple[Any, ...]] = Counter()
     seen_reference: Counter[str] = Counter()
-    ids: list[str] = []
+    seen_direction: set[tuple[str, str]] = set()
+    ids: list[tuple[str, str | None]] = []
     for row in rows:
         if row.reference:
             # A reversal can repeat its original's reference; "#2" keeps both lines, stably.
             seen_reference[row.reference] += 1
             count = seen_reference[row.reference]
-            ids.append(row.reference if count == 1 else f"{row.reference}#{count}")
+            suffix = "" if count == 1 else f"#{count}"
+            # The bank's reference is unique per account and direction in storage; a second
+            # line in the same direction keeps its own id but not the reference, or it would
+            # be taken for the first one and silently dropped.
+            repeated = (row.reference, row.direction) in seen_direction
+            seen_direction.add((row.reference, row.direction))
+            ids.append((
+                _reference_id(account, row.reference + suffix),
+                None if repeated else row.reference,
+            ))
             continue
         key = (row.occurred_at, row.direction, row.amount_vnd, " ".join(row.memo.split()))
-        ids.append(_content_id(account, row, seen_content[key]))
+        ids.append((_content_id(account, row, seen_content[key]), None))
         seen_content[key] += 1
     return ids
 
 
-def parse_statement(
+def _json_cell(cell: Cell) -> Any:
+    if isinstance(cell, datetime | date):
+        return cell.isoformat()
+    if isinstance(cell, float) and cell.is_integer():
+        return int(cell)
+    if cell is None or isinstance(cell, bool | int | float | str):
+        return cell
+    return str(cell)
+
+
+def _header_names(cells: list[Cell]) -> list[str]:
+    """Header texts usable as keys: blank ones are named by position, repeated ones get a
+    suffix, so no cell of the line is lost in the raw payload."""
+    names: list[str] = []
+    for position, cell in enumerate(cells, start=1):
+        base = _cell_text(cell) or f"column {position}"
+        name, repeat = base, 1
+        while name in names:
+            repeat += 1
+            name = f"{base} ({repeat})"
+        names.append(name)
+    return names
+
+
+def parse_statement_lines(
     data: bytes, filename: str, mapping: StatementMapping
-) -> list[BankNotification]:
-    """Parse an uploaded statement; raise :class:`StatementInvalid` listing every bad row."""
+) -> list[StatementLine]:
+    """Parse an uploaded statement into lines; raise :class:`StatementInvalid` listing every
+    bad row (nothing is returned unless every line is good)."""
     rows = _read_rows(data, filename)
     header_index, columns = _locate_header(rows, mapping)
+    header_cells = rows[header_index][1]
     collector = _Collector()
     parsed = _parse_rows(rows[header_index + 1:], columns, mapping, collector)
     if collector.errors:
@@ -486,22 +569,36 @@ def parse_statement(
     if not parsed:
         raise _file_error("Sao kê không có giao dịch nào", "The statement has no transactions")
     account = mapping.account_number.strip()
-    return [
-        BankNotification(
+    lines: list[StatementLine] = []
+    for row, (txn_id, reference) in zip(parsed, _assign_ids(account, parsed), strict=True):
+        width = max(len(header_cells), len(row.cells))
+        names = _header_names([*header_cells, *[None] * (width - len(header_cells))])
+        cells = {
+            name: _json_cell(_cell(row.cells, position))
+            for position, name in enumerate(names)
+            if not (position >= len(header_cells) and _is_blank(_cell(row.cells, position)))
+        }
+        lines.append(StatementLine(row.number, cells, BankNotification(
             provider="statement",
             provider_txn_id=txn_id,
             account_number=account,
             direction=row.direction,
             amount_vnd=row.amount_vnd,
             memo=row.memo,
-            bank_reference=row.reference,
+            bank_reference=reference,
             occurred_at=row.occurred_at,
             payer_account=None,
             payer_name=None,
             bank_name=mapping.bank_name,
-        )
-        for row, txn_id in zip(parsed, _assign_ids(account, parsed), strict=True)
-    ]
+        )))
+    return lines
+
+
+def parse_statement(
+    data: bytes, filename: str, mapping: StatementMapping
+) -> list[BankNotification]:
+    """Parse an uploaded statement; raise :class:`StatementInvalid` listing every bad row."""
+    return [line.notification for line in parse_statement_lines(data, filename, mapping)]
 
 
 # --------------------------------------------------------------------------- guessing
@@ -574,3 +671,98 @@ def guess_mapping(headers: Sequence[Cell]) -> dict[str, str]:
             taken.add(index)
             guess[name] = folded[index][1]
     return guess
+
+
+#: The column fields a mapping can name, as an upload form or API sends them.
+COLUMN_FIELDS: tuple[str, ...] = (
+    "date_column",
+    "amount_column",
+    "credit_column",
+    "debit_column",
+    "memo_column",
+    "reference_column",
+)
+_AMOUNT_FIELDS = ("amount_column", "credit_column", "debit_column")
+
+
+def _missing_fields(columns: dict[str, str]) -> list[str]:
+    missing = [name for name in ("date_column", "memo_column") if name not in columns]
+    if not any(name in columns for name in _AMOUNT_FIELDS):
+        missing.append("amount_column")
+    return missing
+
+
+_MISSING_LABELS = {
+    "date_column": ("ngày giao dịch", "transaction date", "date_column"),
+    "memo_column": ("nội dung chuyển khoản", "transfer description", "memo_column"),
+    "amount_column": (
+        "số tiền (hoặc ghi có / ghi nợ)",
+        "amount (or credit / debit)",
+        "amount_column, hoặc credit_column và debit_column",
+    ),
+}
+
+
+def _best_header_guess(rows: list[tuple[int, list[Cell]]]) -> tuple[dict[str, str], list[str]]:
+    """The guess from the row (among the first ones) that looks most like the table's header,
+    and that row's headers (to tell the uploader what the file has)."""
+    best: tuple[int, dict[str, str], list[Cell]] = (-1, {}, [])
+    for _number, cells in rows[:HEADER_SEARCH_ROWS]:
+        guess = guess_mapping(cells)
+        score = len(guess) + (10 if not _missing_fields(guess) else 0)
+        filled = sum(not _is_blank(cell) for cell in cells)
+        if (score, filled) > (best[0], sum(not _is_blank(c) for c in best[2])):
+            best = (score, guess, cells)
+    return best[1], [_cell_text(cell) for cell in best[2] if not _is_blank(cell)]
+
+
+def resolve_mapping(
+    data: bytes,
+    filename: str,
+    *,
+    account_number: str,
+    columns: dict[str, str] | None = None,
+    date_format: str | None = None,
+    bank_name: str | None = None,
+) -> StatementMapping:
+    """The mapping for an upload: the columns the uploader named, the rest guessed.
+
+    Named columns win; naming ``amount_column`` drops a guessed credit/debit pair and naming
+    credit or debit drops a guessed amount column. When the date, description or amount still
+    have no column, :class:`StatementInvalid` says which, and lists the headers found.
+    """
+    chosen = {name: header.strip() for name, header in (columns or {}).items() if header.strip()}
+    if unknown := sorted(set(chosen) - set(COLUMN_FIELDS)):
+        raise ValueError(f"unknown mapping fields: {unknown}")
+    if _missing_fields(chosen):
+        guess, headers = _best_header_guess(_read_rows(data, filename))
+        if "amount_column" in chosen:
+            guess = {k: v for k, v in guess.items() if k not in ("credit_column", "debit_column")}
+        if "credit_column" in chosen or "debit_column" in chosen:
+            guess.pop("amount_column", None)
+        chosen = {**guess, **chosen}
+        if missing := _missing_fields(chosen):
+            found_vi = ", ".join(f"“{h}”" for h in headers) or "(không có)"
+            found_en = ", ".join(f"'{h}'" for h in headers) or "(none)"
+            raise StatementInvalid([
+                StatementError(
+                    None,
+                    _MISSING_LABELS[name][2],
+                    f"Không nhận ra cột {_MISSING_LABELS[name][0]}. Các cột trong tệp: "
+                    f"{found_vi}. Hãy chỉ rõ cột trong trường {_MISSING_LABELS[name][2]}.",
+                    f"No column recognised for the {_MISSING_LABELS[name][1]}. Columns in "
+                    f"the file: {found_en}. Name it in {_MISSING_LABELS[name][2]}.",
+                )
+                for name in missing
+            ])
+    extra = {"date_format": date_format} if date_format else {}
+    try:
+        return StatementMapping(
+            account_number=account_number, bank_name=bank_name, **chosen, **extra
+        )
+    except ValueError:
+        raise _file_error(
+            "Chỉ chọn một cách ghi số tiền: cột số tiền (amount_column), hoặc cột ghi có / "
+            "ghi nợ (credit_column, debit_column), không chọn cả hai",
+            "Give either amount_column or credit_column/debit_column, not both",
+        ) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -14,7 +15,7 @@ from .school import School
 ROLES = ("admin", "accountant", "principal")
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'accountant', 'principal')", name="role"),
@@ -32,6 +33,11 @@ class User(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
     school: Mapped[School | None] = relationship()
+
+    def get_id(self) -> str:
+        """The session id carries a fragment of the password hash, so that changing the
+        password signs out every other session."""
+        return f"{self.id}.{(self.password_hash or '')[-12:]}"
 
     def can_read(self, school_id: int) -> bool:
         return self.role == "admin" or self.school_id == school_id

@@ -296,6 +296,24 @@ def openapi_document() -> dict:
                     "link": {"type": "string"}}})},
                 params=[_SCHOOL, {"name": "student_code", "in": "path", "required": True,
                                   "schema": {"type": "string"}}])},
+            "/schools/{school}/reports/dashboard": {"get": _op(
+                "Expected, collected and outstanding of a period: totals, by grade, class and "
+                "fee item, collections per day, open balance by age (principal, accountant)",
+                {"200": _json({"type": "object"})},
+                params=[_SCHOOL] + [{"name": n, "in": "query", "schema": {"type": "string"}}
+                                    for n in ("period", "today")])},
+            "/schools/{school}/reports/arrears": {"get": _op(
+                "Invoices still owed, down to the student; grouped, and as CSV, XLSX or PDF",
+                {"200": {"description": "The list", "content": {
+                    "application/json": {"schema": {"type": "object"}}, "text/csv": {},
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                    "application/pdf": {}}}},
+                params=[_SCHOOL] + [{"name": n, "in": "query", "schema": {"type": "string"}}
+                                    for n in ("period", "today", "overdue_only")] + [
+                    {"name": "group_by", "in": "query",
+                     "schema": {"enum": ["class", "grade", "fee_item"]}},
+                    {"name": "format", "in": "query",
+                     "schema": {"enum": ["json", "csv", "xlsx", "pdf"]}}])},
             "/invoices/{code}": {"get": _op("An invoice with lines, memo and VietQR payload",
                                             {"200": _json(_ref("Invoice"))}, params=[_CODE])},
             "/invoices/{code}/cancel": {"post": _op(

@@ -1,0 +1,288 @@
+"""Throughput and latency of the SePay webhook behind gunicorn on PostgreSQL.
+
+Run from the repository root (PostgreSQL on 127.0.0.1:5432, trust auth)::
+
+    .venv/bin/python bench/bench_webhooks.py                           # gthread, 2 workers
+    .venv/bin/python bench/bench_webhooks.py --worker-class sync
+    .venv/bin/python bench/bench_webhooks.py --requests 4000 --concurrency 24 --threads 4
+
+What it does, in order: drops and recreates the database ``--database`` (default
+``tuition_bench``; never the test database), migrates it with ``flask db upgrade``, loads the
+demo school (``load_demo``, 2,000 students) and bills a second month so about 4,000 invoices
+are open, sets the account's SePay key, starts gunicorn on a free loopback port and waits for
+``/healthz``. Then ``--requests`` distinct notifications (70 % paying an open invoice exactly,
+10 % paying part of one, 20 % with no code) are sent by ``--concurrency`` threads, each on its
+own keep-alive ``http.client`` connection (stdlib only; sync workers close the connection
+after every response, and http.client reopens it). A warm-up of two requests per connection
+is sent first and not timed. Afterwards it checks that the stored bank transactions are
+exactly the accepted (200) requests and that the ledger verifies, prints the figures and stops
+gunicorn. Bounded: at most ``--requests`` requests and ``--max-seconds`` of sending.
+
+The load generator, gunicorn and PostgreSQL share this machine's cores: on a 2-core box the
+figures are for the whole stack on 2 cores, client included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import itertools
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from tuition.app import create_app  # noqa: E402
+from tuition.extensions import db  # noqa: E402
+from tuition.models import BankAccount, BankTransaction, Invoice, School, User  # noqa: E402
+from tuition.services import billing, ledger  # noqa: E402
+from tuition.services.demo import load_demo  # noqa: E402
+
+ACCOUNT = "1023456789"
+API_KEY = "bench-sepay-key-0123456789abcdef"
+SECRET = "bench-secret-key-not-for-production"
+_ids = itertools.count(7_000_000)
+
+
+def recreate_database(server: str, name: str) -> str:
+    if name in ("test", "postgres", "template0", "template1"):
+        raise SystemExit(f"refusing to drop database {name!r}")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server}/{name}"
+
+
+def migrate(url: str) -> None:
+    subprocess.run(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT, check=True, capture_output=True,
+        env={**os.environ, "DATABASE_URL": url, "TUITION_SECRET_KEY": SECRET},
+    )
+
+
+def load_school(app) -> list[tuple[str, int]]:
+    """The demo school with two issued months; returns (code, balance) of open invoices."""
+    with app.app_context():
+        today = date.today()
+        load_demo(student_count=2000, today=today)
+        school = db.session.scalar(select(School).where(School.code == "DEMO"))
+        admin = db.session.scalar(select(User).where(User.email == "admin@demo.tuition.vn"))
+        following = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+        billing.run_billing(
+            admin, school, period=f"{following.year}-{following.month:02d}",
+            fee_codes=["HOCPHI", "HOCPHIMN", "TIENAN", "BANTRU", "XEBUS", "NUOCUONG"],
+            due_date=following + timedelta(days=10))
+        account = db.session.scalar(select(BankAccount).where(
+            BankAccount.account_number == ACCOUNT))
+        account.sepay_api_key = API_KEY
+        db.session.commit()
+        return list(db.session.execute(
+            select(Invoice.code, Invoice.total_vnd - Invoice.paid_vnd)
+            .where(Invoice.school_id == school.id, Invoice.status == "open")
+            .order_by(Invoice.id)
+        ).tuples())
+
+
+def notifications(open_invoices: list[tuple[str, int]], count: int,
+                  rng: random.Random) -> list[bytes]:
+    """``count`` distinct SePay bodies: 70 % exact payments, 10 % partial, 20 % no code."""
+    exact, partial = round(count * 0.7), round(count * 0.1)
+    if exact + partial > len(open_invoices):
+        raise SystemExit(f"{exact + partial} paying notifications need as many open invoices; "
+                         f"there are {len(open_invoices)}")
+    targets = rng.sample(open_invoices, exact + partial)
+    memos = [(f"MBVCB.{rng.randrange(10**10)}.{code} hoc phi.CT tu 0011 NGUYEN VAN BINH", bal)
+             for code, bal in targets[:exact]]
+    memos += [(f"IBFT {code} dong truoc", max(1, bal // 2)) for code, bal in targets[exact:]]
+    memos += [(f"hoc phi be {rng.choice(['An', 'Khoi', 'Ngoc'])} lop 1A",
+               rng.choice([150_000, 500_000, 1_250_000]))
+              for _ in range(count - len(memos))]
+    rng.shuffle(memos)
+    return [body(memo, amount) for memo, amount in memos]
+
+
+def body(memo: str, amount: int) -> bytes:
+    txn_id = next(_ids)
+    return json.dumps({
+        "id": txn_id, "gateway": "Vietcombank", "transactionDate": "2026-09-05 10:15:00",
+        "accountNumber": ACCOUNT, "subAccount": "", "code": None, "content": memo,
+        "transferType": "in", "description": f"BankAPINotify {memo}",
+        "transferAmount": amount, "accumulated": 0, "referenceCode": f"FT26{txn_id:010d}",
+    }).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(url: str, port: int, args) -> subprocess.Popen:
+    command = [
+        str(ROOT / ".venv/bin/gunicorn"), "--workers", str(args.workers),
+        "--worker-class", args.worker_class, "--bind", f"127.0.0.1:{port}",
+        "--log-level", "warning", "--keep-alive", "5",
+    ]
+    if args.worker_class == "gthread":
+        command += ["--threads", str(args.threads)]
+    server = subprocess.Popen(
+        [*command, "wsgi:app"], cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "TUITION_SECRET_KEY": SECRET},
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    stop(server)
+    raise SystemExit("gunicorn did not answer /healthz within 30 s")
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float):
+    """Send every body once over ``concurrency`` keep-alive connections.
+
+    Returns (results, wall seconds, warm-up requests); results are (HTTP status, seconds)
+    per timed request.
+    """
+    headers = {"Authorization": f"Apikey {API_KEY}", "Content-Type": "application/json"}
+    work = iter(bodies)
+    take = threading.Lock()
+    results: list[tuple[int, float]] = []
+    deadline = time.monotonic() + max_seconds
+    start = threading.Barrier(concurrency + 1)
+
+    def client(warm_up: list[bytes]):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        try:
+            for raw in warm_up:
+                conn.request("POST", "/webhooks/sepay", body=raw, headers=headers)
+                conn.getresponse().read()
+            start.wait()
+            while time.monotonic() < deadline:
+                with take:
+                    raw = next(work, None)
+                if raw is None:
+                    break
+                began = time.perf_counter()
+                conn.request("POST", "/webhooks/sepay", body=raw, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                mine.append((response.status, time.perf_counter() - began))
+        finally:
+            conn.close()
+            with take:
+                results.extend(mine)
+
+    warm = [[body("bench warm-up", 10_000) for _ in range(2)] for _ in range(concurrency)]
+    threads = [threading.Thread(target=client, args=(w,)) for w in warm]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - began, 2 * concurrency
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--database", default="tuition_bench")
+    parser.add_argument("--requests", type=int, default=4000)
+    parser.add_argument("--concurrency", type=int, default=24)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread")
+    parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
+    parser.add_argument("--max-seconds", type=float, default=120)
+    args = parser.parse_args()
+
+    url = recreate_database(args.server, args.database)
+    os.environ["DATABASE_URL"] = url
+    t0 = time.perf_counter()
+    migrate(url)
+    app = create_app({"SECRET_KEY": SECRET})
+    try:
+        open_invoices = load_school(app)
+        print(f"setup: migrated and loaded {len(open_invoices)} open invoices "
+              f"in {time.perf_counter() - t0:.1f} s")
+        bodies = notifications(open_invoices, args.requests, random.Random(2026))
+        port = free_port()
+        server = start_gunicorn(url, port, args)
+        try:
+            results, wall, warm_ups = drive(port, bodies, args.concurrency, args.max_seconds)
+        finally:
+            stop(server)
+        with app.app_context():
+            stored = db.session.scalar(select(func.count()).select_from(BankTransaction))
+            statuses = dict(db.session.execute(
+                select(BankTransaction.status, func.count()).group_by(BankTransaction.status)
+            ).tuples())
+            report = ledger.verify_school(
+                db.session.scalar(select(School).where(School.code == "DEMO")))
+            db.session.rollback()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+    codes = Counter(status for status, _ in results)
+    accepted = codes.get(200, 0)
+    latencies = sorted(seconds * 1000 for _, seconds in results)
+    rate = len(results) / wall
+    p50, p95, p99 = (percentile(latencies, f) for f in (0.50, 0.95, 0.99))
+    label = args.worker_class + (f" x{args.threads} threads" if args.worker_class == "gthread"
+                                 else "")
+    print(f"\ngunicorn {args.workers} workers, {label}; {args.concurrency} keep-alive "
+          f"connections; {os.cpu_count()} CPUs shared by client, gunicorn and PostgreSQL")
+    print(f"{'requests':>9} {'seconds':>8} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
+          f"{'p99 ms':>7} {'max ms':>7}  HTTP statuses")
+    print(f"{len(results):>9} {wall:>8.2f} {rate:>8.1f} {p50:>7.1f} {p95:>7.1f} {p99:>7.1f} "
+          f"{latencies[-1]:>7.1f}  {dict(sorted(codes.items()))}")
+    print(f"stored bank transactions: {stored} (accepted {accepted} + warm-up {warm_ups}); "
+          f"statuses {dict(sorted(statuses.items()))}")
+    print(f"ledger: {'OK' if report.ok else 'PROBLEMS ' + '; '.join(report.problems[:5])}; "
+          f"on invoices {report.on_invoices_vnd:,} đ, awaiting review "
+          f"{report.awaiting_review_vnd:,} đ")
+    target = rate >= 400 and p99 < 100
+    print(f"target >= 400 req/s with p99 < 100 ms: {'met' if target else 'NOT met'}")
+    consistent = stored == accepted + warm_ups and report.ok and len(results) == args.requests
+    if not consistent:
+        print("CHECK FAILED: stored transactions, accepted requests or ledger disagree")
+    return 0 if consistent else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

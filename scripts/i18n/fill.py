@@ -1,0 +1,36 @@
+"""Fill English translations into the catalogue from a JSON table {Vietnamese: English}.
+
+Usage: .venv/bin/python scripts/i18n/fill.py table.json   (then: bash scripts/i18n.sh)
+Prints the source strings that still have no translation.
+"""
+
+import json
+import sys
+
+from babel.messages.pofile import read_po, write_po
+
+PATH = "tuition/translations/en/LC_MESSAGES/messages.po"
+
+
+def main() -> None:
+    with open(sys.argv[1], encoding="utf-8") as handle:
+        table = json.load(handle)
+    with open(PATH, "rb") as handle:
+        catalog = read_po(handle, locale="en")
+    missing = []
+    for message in catalog:
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        if key in table:
+            message.string = table[key]
+            message.flags.discard("fuzzy")
+        elif not message.string:
+            missing.append(key)
+    with open(PATH, "wb") as handle:
+        write_po(handle, catalog, width=100)
+    print("missing:", missing)
+
+
+if __name__ == "__main__":
+    main()

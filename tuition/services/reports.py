@@ -1,0 +1,738 @@
+"""Reports for the staff: a period's dashboard and the arrears list, with its exports.
+
+Every figure is aggregate SQL over the invoices of one school; Python only apportions, sorts
+and formats. Cancelled invoices are left out everywhere. The definitions:
+
+expected
+    the invoices' totals (after exemptions and adjustments);
+collected
+    their paid amounts, i.e. the money allocated to them (credit used included);
+outstanding
+    ``max(total - paid, 0)`` per invoice; collection rate is collected / expected;
+by class, by grade
+    the student's *current* class: invoices do not record the class they were billed in;
+by fee item
+    see :func:`split_invoice`: credits are netted into the invoice's charges in proportion,
+    then the paid amount is spread over what is left in proportion, to the dong;
+collections per day
+    invoice allocations by the day the bank says the money moved (``occurred_at``, Vietnam
+    time). Credit used on a later invoice counts on the day of the original transfer, and a
+    reversal cancels its allocation on that same day, so the days always add up to collected;
+aging
+    the open balance by days past the due date at ``today``: not yet due (due today or
+    later), 1-30, 31-60 and over 60 days.
+
+A period selects the invoices billed for it or for any period inside it: ``2026-2027-HK1``
+takes the term's invoices and those of September to December 2026; a month takes only its own
+(a term invoice cannot be cut into months).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, BinaryIO
+
+from sqlalchemy import and_, case, distinct, exists, func, or_, select
+from sqlalchemy.orm import aliased
+
+from ..core.names import sort_key
+from ..core.periods import PeriodError, parse_period
+from ..extensions import db
+from ..models import (
+    Allocation,
+    BankTransaction,
+    Classroom,
+    FeeItem,
+    Invoice,
+    InvoiceLine,
+    School,
+    Student,
+    User,
+)
+from .access import require_read
+from .errors import Invalid
+
+#: Grades in school order: nhà trẻ, mẫu giáo bé/nhỡ/lớn, then classes 1 to 9.
+GRADE_ORDER = ("NT", "MGB", "MGN", "MGL", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+GRADE_LABELS = {"NT": "Nhà trẻ", "MGB": "Mẫu giáo bé", "MGN": "Mẫu giáo nhỡ",
+                "MGL": "Mẫu giáo lớn"}
+GROUP_BY = ("class", "grade", "fee_item")
+#: Aging buckets: key, Vietnamese label, first and last day past due (None: open-ended).
+AGING = (
+    ("not_due", "Chưa đến hạn", None, 0),
+    ("1_30", "Quá hạn 1-30 ngày", 1, 30),
+    ("31_60", "Quá hạn 31-60 ngày", 31, 60),
+    ("over_60", "Quá hạn trên 60 ngày", 61, None),
+)
+#: Lines without a fee item (adjustments that charge) are reported under this name.
+OTHER_ITEM = ("", "Khoản khác (điều chỉnh)")
+#: What Excel and LibreOffice read as the start of a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --------------------------------------------------------------------------------------------
+# Apportioning (pure)
+
+
+def apportion(amount: int, weights: Sequence[int]) -> list[int]:
+    """Split ``amount`` dong in proportion to non-negative ``weights``, exactly.
+
+    Largest remainder: each part is rounded down, and the dong left over go one each to the
+    parts with the largest remainders (the earlier part on a tie), so the parts add up to
+    ``amount``. All-zero weights take nothing.
+    """
+    total = sum(weights)
+    if total <= 0:
+        return [0] * len(weights)
+    parts = [amount * w // total for w in weights]
+    left = amount - sum(parts)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(amount * weights[i] % total), i))
+    for i in by_remainder[:left]:
+        parts[i] += 1
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class LineShare:
+    """What one charge of an invoice comes to, after credits, and how much of it is paid."""
+
+    key: Hashable
+    billed_vnd: int
+    #: The share of the invoice's credit lines netted into this charge (zero or negative).
+    credit_vnd: int
+    collected_vnd: int
+
+    @property
+    def expected_vnd(self) -> int:
+        return self.billed_vnd + self.credit_vnd
+
+    @property
+    def outstanding_vnd(self) -> int:
+        return self.expected_vnd - self.collected_vnd
+
+
+def split_invoice(lines: Sequence[tuple[Hashable, int]], paid_vnd: int) -> list[LineShare]:
+    """Spread an invoice's paid amount over its charge lines.
+
+    A payment names an invoice, not its lines, so the rule is a convention: credit lines
+    (negative amounts, e.g. a refund of meals) first reduce every charge in proportion to its
+    amount, then the paid amount (at most the net total) is spread over the net charges in
+    proportion. Both steps are :func:`apportion`, so the parts are whole dong and add up to
+    the invoice's figures exactly. Credit lines get no share of their own.
+    """
+    charges = [max(amount, 0) for _, amount in lines]
+    credit = min(-sum(min(amount, 0) for _, amount in lines), sum(charges))
+    credits = apportion(credit, charges)
+    net = [c - r for c, r in zip(charges, credits, strict=True)]
+    collected = apportion(min(max(paid_vnd, 0), sum(net)), net)
+    return [
+        LineShare(key, charge, -cred, paid)
+        for (key, _), charge, cred, paid in zip(lines, charges, credits, collected, strict=True)
+        if charge
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Shared helpers
+
+
+def _int(value: Any) -> int:
+    # PostgreSQL sums BIGINT as NUMERIC, which arrives as Decimal.
+    return int(value or 0)
+
+
+def _rate(collected: int, expected: int) -> float | None:
+    return round(collected / expected, 4) if expected else None
+
+
+def _grade_rank(grade: str) -> int:
+    return GRADE_ORDER.index(grade) if grade in GRADE_ORDER else len(GRADE_ORDER)
+
+
+def grade_label(grade: str) -> str:
+    return GRADE_LABELS.get(grade, f"Khối {grade}")
+
+
+def _period_keys(period: str | None) -> tuple[str | None, list[str] | None]:
+    """The period's key and the keys of the invoices it takes (None: every period)."""
+    if period is None or not period.strip():
+        return None, None
+    try:
+        parsed = parse_period(period)
+    except PeriodError as exc:
+        raise Invalid(exc.message_vi, exc.message_en, field="period") from exc
+    keys = [f"{y}-{m:02d}" for y, m in parsed.months]
+    if parsed.kind == "year":
+        first, second = parsed.key.split("-")
+        keys += [f"{first}-{second}-HK1", f"{first}-{second}-HK2"]
+    if parsed.kind != "month":
+        keys.append(parsed.key)
+    return parsed.key, keys
+
+
+def _live_invoices(school: School, keys: list[str] | None) -> list:
+    conditions = [Invoice.school_id == school.id, Invoice.status != "cancelled"]
+    if keys is not None:
+        conditions.append(Invoice.period.in_(keys) if len(keys) > 1 else Invoice.period == keys[0])
+    return conditions
+
+
+_BALANCE = case((Invoice.total_vnd > Invoice.paid_vnd, Invoice.total_vnd - Invoice.paid_vnd),
+                else_=0)
+
+
+def _amounts(expected: int, collected: int, outstanding: int) -> dict:
+    return {"expected_vnd": expected, "collected_vnd": collected,
+            "outstanding_vnd": outstanding, "collection_rate": _rate(collected, expected)}
+
+
+# --------------------------------------------------------------------------------------------
+# Dashboard
+
+
+def dashboard(actor: User, school: School, *, period: str | None, today: date) -> dict:
+    """Expected, collected and outstanding for a period (every period when None): totals, by
+    grade, class and fee item, money collected per day, and the open balance by age."""
+    require_read(actor, school)
+    key, keys = _period_keys(period)
+    live = _live_invoices(school, keys)
+
+    classes = _by_class(live)
+    totals = defaultdict(int)
+    grades: dict[str, dict] = {}
+    for row in classes:
+        for field in ("students", "invoices", "invoices_paid", "invoices_partial",
+                      "invoices_open", "expected_vnd", "collected_vnd", "outstanding_vnd"):
+            totals[field] += row[field]
+        grade = grades.setdefault(row["grade"], {
+            "grade": row["grade"], "label": grade_label(row["grade"]), "classes": 0,
+            "students": 0, "invoices": 0, "expected_vnd": 0, "collected_vnd": 0,
+            "outstanding_vnd": 0})
+        grade["classes"] += 1
+        for field in ("students", "invoices", "expected_vnd", "collected_vnd",
+                      "outstanding_vnd"):
+            grade[field] += row[field]
+    for grade in grades.values():
+        grade["collection_rate"] = _rate(grade["collected_vnd"], grade["expected_vnd"])
+    for row in classes:
+        for field in ("invoices_paid", "invoices_partial", "invoices_open"):
+            del row[field]
+
+    return {
+        "school": school.code,
+        "school_name": school.name,
+        "period": key,
+        "today": today.isoformat(),
+        "totals": {**dict(totals), **_amounts(totals["expected_vnd"], totals["collected_vnd"],
+                                               totals["outstanding_vnd"])},
+        "by_grade": sorted(grades.values(), key=lambda g: _grade_rank(g["grade"])),
+        "by_class": classes,
+        "by_fee_item": _by_fee_item(school, live),
+        "collections_by_day": _by_day(live),
+        "aging": _aging(live, today),
+    }
+
+
+def _by_class(live: list) -> list[dict]:
+    status_count = {s: func.sum(case((Invoice.status == s, 1), else_=0))
+                    for s in ("paid", "partial", "open")}
+    rows = db.session.execute(
+        select(Classroom.name, Classroom.grade, Classroom.school_year,
+               func.count(distinct(Invoice.student_id)), func.count(Invoice.id),
+               status_count["paid"], status_count["partial"], status_count["open"],
+               func.sum(Invoice.total_vnd), func.sum(Invoice.paid_vnd), func.sum(_BALANCE))
+        .select_from(Invoice)
+        .join(Student, Student.id == Invoice.student_id)
+        .join(Classroom, Classroom.id == Student.classroom_id)
+        .where(*live)
+        .group_by(Classroom.id, Classroom.name, Classroom.grade, Classroom.school_year)
+    ).all()
+    found = [
+        {"class": name, "grade": grade, "school_year": year, "students": students,
+         "invoices": count, "invoices_paid": _int(paid_n), "invoices_partial": _int(partial_n),
+         "invoices_open": _int(open_n), **_amounts(_int(total), _int(paid), _int(balance))}
+        for (name, grade, year, students, count, paid_n, partial_n, open_n, total, paid,
+             balance) in rows
+    ]
+    return sorted(found, key=lambda r: (_grade_rank(r["grade"]), r["class"], r["school_year"]))
+
+
+def _simple_invoice():
+    """Invoices whose split by line needs no arithmetic: no credit line, and nothing or all
+    paid. Each line then counts its own amount as expected, and as collected if paid."""
+    credit_line = aliased(InvoiceLine)
+    has_credit = exists().where(credit_line.invoice_id == Invoice.id, credit_line.amount_vnd < 0)
+    return and_(~has_credit, or_(Invoice.paid_vnd == 0, Invoice.paid_vnd >= Invoice.total_vnd))
+
+
+def _by_fee_item(school: School, live: list) -> list[dict]:
+    """Per fee item: the aggregate for simple invoices, :func:`split_invoice` for the rest."""
+    sums: dict[int | None, list[int]] = defaultdict(lambda: [0, 0, 0])  # billed, credit, paid
+    simple = _simple_invoice()
+    settled = Invoice.paid_vnd >= Invoice.total_vnd
+    for item_id, billed, collected in db.session.execute(
+        select(InvoiceLine.fee_item_id, func.sum(InvoiceLine.amount_vnd),
+               func.sum(case((settled, InvoiceLine.amount_vnd), else_=0)))
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(*live, simple, InvoiceLine.amount_vnd > 0)
+        .group_by(InvoiceLine.fee_item_id)
+    ):
+        sums[item_id][0] += _int(billed)
+        sums[item_id][2] += _int(collected)
+    rows = db.session.execute(
+        select(Invoice.id, Invoice.paid_vnd, InvoiceLine.fee_item_id, InvoiceLine.amount_vnd)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(*live, ~simple)
+        .order_by(Invoice.id, InvoiceLine.position)
+    )
+    for _invoice_id, paid, lines in _per_invoice(rows):
+        for share in split_invoice(lines, paid):
+            total = sums[share.key]
+            total[0] += share.billed_vnd
+            total[1] += share.credit_vnd
+            total[2] += share.collected_vnd
+
+    items = _fee_items(school)
+    found = []
+    for item_id, (billed, credit, collected) in sums.items():
+        code, name = items.get(item_id, OTHER_ITEM)
+        expected = billed + credit
+        found.append({"code": code, "name": name, "billed_vnd": billed, "credits_vnd": credit,
+                      **_amounts(expected, collected, expected - collected)})
+    return sorted(found, key=lambda r: (r["code"] == "", r["code"]))
+
+
+def _per_invoice(rows: Iterable) -> Iterator[tuple[int, int, list[tuple[int | None, int]]]]:
+    """Group (invoice id, paid, fee item id, amount) rows, ordered by invoice, per invoice."""
+    current, paid, lines = None, 0, []
+    for invoice_id, invoice_paid, item_id, amount in rows:
+        if invoice_id != current:
+            if current is not None:
+                yield current, paid, lines
+            current, paid, lines = invoice_id, invoice_paid, []
+        lines.append((item_id, amount))
+    if current is not None:
+        yield current, paid, lines
+
+
+def _fee_items(school: School) -> dict[int, tuple[str, str]]:
+    return {item_id: (code, name) for item_id, code, name in db.session.execute(
+        select(FeeItem.id, FeeItem.code, FeeItem.name).where(FeeItem.school_id == school.id))}
+
+
+def _by_day(live: list) -> list[dict]:
+    day = func.date(BankTransaction.occurred_at)
+    rows = db.session.execute(
+        select(day, func.sum(Allocation.amount_vnd))
+        .select_from(Allocation)
+        .join(Invoice, Invoice.id == Allocation.invoice_id)
+        .join(BankTransaction, BankTransaction.id == Allocation.transaction_id)
+        .where(Allocation.kind == "invoice", *live)
+        .group_by(day)
+        .order_by(day)
+    ).all()
+    found, running = [], 0
+    for value, amount in rows:
+        amount = _int(amount)
+        if amount == 0:  # a transfer put on an invoice and taken back the same day
+            continue
+        running += amount
+        # SQLite gives "YYYY-MM-DD", PostgreSQL a date.
+        found.append({"date": str(value)[:10], "collected_vnd": amount,
+                      "cumulative_vnd": running})
+    return found
+
+
+def _aging(live: list, today: date) -> list[dict]:
+    bucket = case(
+        (Invoice.due_date >= today, "not_due"),
+        (Invoice.due_date >= today - timedelta(days=30), "1_30"),
+        (Invoice.due_date >= today - timedelta(days=60), "31_60"),
+        else_="over_60",
+    )
+    # Grouped in an outer query: PostgreSQL cannot match a CASE with bound dates in SELECT to
+    # the same CASE in GROUP BY (each gets its own parameters).
+    owed = (
+        select(bucket.label("bucket"), Invoice.student_id, _BALANCE.label("balance"))
+        .where(*live, Invoice.total_vnd > Invoice.paid_vnd)
+        .subquery()
+    )
+    found = {
+        name: (count, students, _int(balance))
+        for name, count, students, balance in db.session.execute(
+            select(owed.c.bucket, func.count(), func.count(distinct(owed.c.student_id)),
+                   func.sum(owed.c.balance))
+            .group_by(owed.c.bucket))
+    }
+    return [
+        {"bucket": name, "label": label, "days_from": first, "days_to": last,
+         "invoices": found.get(name, (0, 0, 0))[0], "students": found.get(name, (0, 0, 0))[1],
+         "outstanding_vnd": found.get(name, (0, 0, 0))[2]}
+        for name, label, first, last in AGING
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Arrears
+
+
+def arrears(actor: User, school: School, *, period: str | None, group_by: str | None,
+            today: date, overdue_only: bool = False) -> dict:
+    """Every invoice with money still owed, down to the student, optionally grouped.
+
+    ``group_by`` is ``"class"``, ``"grade"``, ``"fee_item"`` or None. By fee item, an invoice
+    appears once under each item it still owes on, with that item's share of its total, paid
+    and balance (see :func:`split_invoice`); the balances still add up to the invoice's.
+    ``overdue_only`` leaves out invoices not yet due.
+    """
+    require_read(actor, school)
+    if group_by not in (None, *GROUP_BY):
+        raise Invalid("“group_by” phải là class, grade hoặc fee_item.",
+                      "group_by must be class, grade or fee_item.", field="group_by")
+    key, keys = _period_keys(period)
+    owed = [*_live_invoices(school, keys), Invoice.total_vnd > Invoice.paid_vnd]
+    if overdue_only:
+        owed.append(Invoice.due_date < today)
+    rows = _arrears_rows(owed, today)
+    totals = _sum_rows(rows)
+    report = {
+        "school": school.code, "school_name": school.name, "period": key,
+        "today": today.isoformat(), "group_by": group_by, "overdue_only": overdue_only,
+        "totals": totals,
+    }
+    if group_by is None:
+        report["items"] = rows
+        return report
+    if group_by == "fee_item":
+        groups = _by_fee_item_rows(school, owed, rows)
+    else:
+        # Rows are sorted by grade, then class: the groups come out in school order.
+        grouped: dict[str, list[dict]] = defaultdict(list)
+        for row in rows:
+            grouped[row["class"] if group_by == "class" else row["grade"]].append(row)
+        groups = {
+            (name, f"Lớp {name}" if group_by == "class" else grade_label(name)): items
+            for name, items in grouped.items()
+        }
+    report["groups"] = [
+        {"key": group_key, "label": label, **_sum_rows(items), "items": items}
+        for (group_key, label), items in groups.items()
+    ]
+    return report
+
+
+def _arrears_rows(owed: list, today: date) -> list[dict]:
+    rows = db.session.execute(
+        select(Invoice.id, Invoice.code, Invoice.period, Invoice.total_vnd, Invoice.paid_vnd,
+               Invoice.due_date, Student.code, Student.full_name, Student.guardian_name,
+               Student.guardian_phone, Classroom.name, Classroom.grade)
+        .join(Student, Student.id == Invoice.student_id)
+        .join(Classroom, Classroom.id == Student.classroom_id)
+        .where(*owed)
+    ).all()
+    rows.sort(key=lambda r: (_grade_rank(r[11]), r[10], sort_key(r[7]), r[6], r[2], r[1]))
+    return [
+        {"invoice_id": invoice_id, "student_code": student_code, "student_name": name,
+         "class": class_name, "grade": grade, "guardian_name": guardian or "",
+         "guardian_phone": phone or "", "period": period, "invoice_code": code,
+         "total_vnd": total, "paid_vnd": paid, "balance_vnd": total - paid,
+         "due_date": due.isoformat(), "days_overdue": max((today - due).days, 0)}
+        for (invoice_id, code, period, total, paid, due, student_code, name, guardian, phone,
+             class_name, grade) in rows
+    ]
+
+
+def _sum_rows(rows: list[dict]) -> dict:
+    return {
+        "invoices": len({r["invoice_id"] for r in rows}),
+        "students": len({r["student_code"] for r in rows}),
+        "total_vnd": sum(r["total_vnd"] for r in rows),
+        "paid_vnd": sum(r["paid_vnd"] for r in rows),
+        "balance_vnd": sum(r["balance_vnd"] for r in rows),
+    }
+
+
+def _by_fee_item_rows(school: School, owed: list, rows: list[dict]) -> dict:
+    by_invoice = {row["invoice_id"]: row for row in rows}
+    items = _fee_items(school)
+    groups: dict[int | None, list[dict]] = defaultdict(list)
+    lines = db.session.execute(
+        select(Invoice.id, Invoice.paid_vnd, InvoiceLine.fee_item_id, InvoiceLine.amount_vnd)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(*owed)
+        .order_by(Invoice.id, InvoiceLine.position)
+    )
+    for invoice_id, paid, invoice_lines in _per_invoice(lines):
+        for share in split_invoice(invoice_lines, paid):
+            if share.outstanding_vnd > 0:
+                code, name = items.get(share.key, OTHER_ITEM)
+                groups[share.key].append({
+                    **by_invoice[invoice_id], "fee_item_code": code, "fee_item": name,
+                    "total_vnd": share.expected_vnd, "paid_vnd": share.collected_vnd,
+                    "balance_vnd": share.outstanding_vnd})
+    order = {row["invoice_id"]: i for i, row in enumerate(rows)}
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0] is None,
+                                                     items.get(kv[0], OTHER_ITEM)[0]))
+    result = {}
+    for item_id, found in ordered:
+        code, name = items.get(item_id, OTHER_ITEM)
+        result[(code, f"{code} - {name}" if code else name)] = sorted(
+            found, key=lambda r: order[r["invoice_id"]])
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Exports
+
+_COLUMNS = (
+    ("student_code", "Mã học sinh"),
+    ("student_name", "Họ và tên"),
+    ("class", "Lớp"),
+    ("grade", "Khối"),
+    ("guardian_name", "Phụ huynh"),
+    ("guardian_phone", "Số điện thoại"),
+    ("period", "Kỳ thu"),
+    ("invoice_code", "Mã hóa đơn"),
+    ("fee_item", "Khoản thu"),
+    ("total_vnd", "Phải nộp (đ)"),
+    ("paid_vnd", "Đã nộp (đ)"),
+    ("balance_vnd", "Còn nợ (đ)"),
+    ("due_date", "Hạn nộp"),
+    ("days_overdue", "Số ngày quá hạn"),
+)
+
+
+def _flat(report: dict) -> tuple[list[tuple[str, str]], list[dict]]:
+    """The export's columns (the fee item only when grouped by it) and rows in order."""
+    columns = [c for c in _COLUMNS if c[0] != "fee_item" or report["group_by"] == "fee_item"]
+    if report["group_by"] is None:
+        return columns, report["items"]
+    return columns, [row for group in report["groups"] for row in group["items"]]
+
+
+def inert(value: str) -> str:
+    """A text cell a spreadsheet will not run: a leading apostrophe before a formula start."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def arrears_csv(actor: User, school: School, *, period: str | None, group_by: str | None,
+                today: date, overdue_only: bool = False) -> bytes:
+    """The arrears list as CSV, UTF-8 with a byte order mark so Excel shows Vietnamese."""
+    report = arrears(actor, school, period=period, group_by=group_by, today=today,
+                     overdue_only=overdue_only)
+    columns, rows = _flat(report)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([title for _, title in columns])
+    for row in rows:
+        writer.writerow([inert(v) if isinstance(v := row[name], str) else v
+                         for name, _ in columns])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+_XLSX_WIDTHS = {"student_code": 12, "student_name": 28, "class": 8, "grade": 7,
+                "guardian_name": 26, "guardian_phone": 14, "period": 14, "invoice_code": 14,
+                "fee_item": 24, "total_vnd": 14, "paid_vnd": 14, "balance_vnd": 14,
+                "due_date": 12, "days_overdue": 10}
+
+
+def arrears_xlsx(actor: User, school: School, *, period: str | None, group_by: str | None,
+                 today: date, overdue_only: bool = False) -> bytes:
+    """The arrears list as an Excel workbook (write-only mode: rows are streamed out).
+
+    Text is always written as text: a name like ``=HYPERLINK(...)`` would otherwise become a
+    formula, because openpyxl takes any string starting with "=" for one.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    report = arrears(actor, school, period=period, group_by=group_by, today=today,
+                     overdue_only=overdue_only)
+    columns, rows = _flat(report)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Công nợ")
+    for index, (name, _) in enumerate(columns, 1):
+        sheet.column_dimensions[get_column_letter(index)].width = _XLSX_WIDTHS[name]
+    sheet.freeze_panes = "A2"
+    last = get_column_letter(len(columns))
+    sheet.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
+    bold = Font(bold=True)
+
+    def text(value: str, **style) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        if value.startswith(_FORMULA_START):
+            cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
+        for attribute, setting in style.items():
+            setattr(cell, attribute, setting)
+        return cell
+
+    sheet.append([text(title, font=bold) for _, title in columns])
+    for row in rows:
+        cells = []
+        for name, _ in columns:
+            value = row[name]
+            if name == "due_date":
+                cell = WriteOnlyCell(sheet, value=date.fromisoformat(value))
+                cell.number_format = "DD/MM/YYYY"
+            elif isinstance(value, int):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = "#,##0"
+            else:
+                cell = text(value)
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def arrears_pdf(actor: User, school: School, *, period: str | None, group_by: str | None,
+                today: date, out: BinaryIO, overdue_only: bool = False) -> int:
+    """Print the arrears list: landscape A4, the header repeated on every page, each page
+    written to ``out`` as soon as it is full. Returns the number of pages."""
+    report = arrears(actor, school, period=period, group_by=group_by, today=today,
+                     overdue_only=overdue_only)
+    return _render_arrears_pdf(report, out)
+
+
+# --------------------------------------------------------------------------------------------
+# The printed list. It belongs in tuition/pdf/ (rendering from plain data, no DB); it takes
+# only the report dict, so it can move there as it is.
+
+_PDF_COLUMNS = (
+    # key, title, width (pt), right-aligned
+    ("no", "STT", 24, True),
+    ("student_code", "Mã HS", 52, False),
+    ("student_name", "Họ và tên", 120, False),
+    ("class", "Lớp", 34, False),
+    ("guardian_name", "Phụ huynh", 104, False),
+    ("guardian_phone", "Điện thoại", 62, False),
+    ("period", "Kỳ thu", 58, False),
+    ("invoice_code", "Mã hóa đơn", 62, False),
+    ("total_vnd", "Phải nộp", 62, True),
+    ("paid_vnd", "Đã nộp", 62, True),
+    ("balance_vnd", "Còn nợ", 62, True),
+    ("due_date", "Hạn nộp", 52, False),
+    ("days_overdue", "Quá hạn", 40, True),
+)
+_FONT_SIZE = 8
+_ROW = 13.0
+_MARGIN = 28.0
+
+
+def _render_arrears_pdf(report: dict, out: BinaryIO) -> int:
+    from reportlab.lib.colors import HexColor, black
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from ..core.money import format_vnd
+    from ..pdf.fonts import FONT_BOLD, FONT_REGULAR, register_fonts
+    from ..pdf.writer import PdfWriter
+
+    register_fonts()
+    width, height = landscape(A4)
+    shade, rule = HexColor("#E8EEF4"), HexColor("#9AA5B1")
+    title = f"Danh sách công nợ - {report['school_name']}"
+    pdf = PdfWriter(out, (width, height), title=title, creator="tuition")
+    period = report["period"] or "tất cả các kỳ"
+    day = date.fromisoformat(report["today"]).strftime("%d/%m/%Y")
+    bottom = _MARGIN + 14
+    pages = 0
+    page = None
+    y = 0.0
+
+    def fit(text: str, limit: float, font: str) -> str:
+        text = unicodedata.normalize("NFC", text)
+        if stringWidth(text, font, _FONT_SIZE) <= limit:
+            return text
+        while text and stringWidth(text + "…", font, _FONT_SIZE) > limit:
+            text = text[:-1]
+        return text + "…"
+
+    def cells(values: dict, font: str) -> None:
+        x = _MARGIN
+        for key, _title, col_width, right in _PDF_COLUMNS:
+            value = values.get(key, "")
+            text = fit(str(value), col_width - 4, font)
+            if right:
+                page.drawText(x + col_width - 2 - stringWidth(text, font, _FONT_SIZE),
+                              y - _ROW + 4, text, font, _FONT_SIZE)
+            else:
+                page.drawText(x + 2, y - _ROW + 4, text, font, _FONT_SIZE)
+            x += col_width
+
+    def finish() -> None:
+        nonlocal page, pages
+        pages += 1
+        page.setFillColor(black)
+        page.drawText(width - _MARGIN - 40, _MARGIN, f"Trang {pages}", FONT_REGULAR, 8)
+        pdf.add_page(page)
+        page = None
+
+    def start() -> None:
+        nonlocal page, y
+        page = pdf.canvas()
+        page.setFillColor(black)
+        page.drawText(_MARGIN, height - _MARGIN - 12, "DANH SÁCH CÔNG NỢ", FONT_BOLD, 13)
+        page.drawText(_MARGIN, height - _MARGIN - 28,
+                      unicodedata.normalize("NFC", f"{report['school_name']} - Kỳ thu: "
+                                                   f"{period} - Tính đến ngày {day}"),
+                      FONT_REGULAR, 9)
+        y = height - _MARGIN - 40
+        table_width = sum(c[2] for c in _PDF_COLUMNS)
+        page.setFillColor(shade)
+        page.rect(_MARGIN, y - _ROW - 2, table_width, _ROW + 2, stroke=0, fill=1)
+        page.setFillColor(black)
+        y -= 1
+        cells({key: col_title for key, col_title, _w, _r in _PDF_COLUMNS}, FONT_BOLD)
+        y -= _ROW + 1
+        page.setStrokeColor(rule)
+        page.setLineWidth(0.5)
+        page.line(_MARGIN, y, _MARGIN + table_width, y)
+
+    def emit(values: dict, font: str = FONT_REGULAR) -> None:
+        nonlocal y
+        if page is None or y - _ROW < bottom:
+            if page is not None:
+                finish()
+            start()
+        cells(values, font)
+        y -= _ROW
+
+    def money(values: dict) -> dict:
+        return {k: format_vnd(values[k]) for k in ("total_vnd", "paid_vnd", "balance_vnd")}
+
+    number = 0
+
+    def rows(items: list[dict]) -> None:
+        nonlocal number
+        for row in items:
+            number += 1
+            emit({**row, **money(row), "no": number,
+                  "due_date": date.fromisoformat(row["due_date"]).strftime("%d/%m/%Y"),
+                  "days_overdue": row["days_overdue"] or ""})
+
+    if report["group_by"] is None:
+        rows(report["items"])
+    else:
+        for group in report["groups"]:
+            emit({"student_name": group["label"]}, FONT_BOLD)
+            rows(group["items"])
+            emit({"student_name": f"Cộng {group['label']}", **money(group)}, FONT_BOLD)
+    totals = report["totals"]
+    if totals["invoices"] == 0:
+        emit({"student_name": "Không có khoản nợ nào."})
+    emit({"student_name": f"Tổng cộng: {totals['students']} học sinh", **money(totals)},
+         FONT_BOLD)
+    finish()
+    pdf.close()
+    return pages

@@ -1,0 +1,111 @@
+"""Bank statement upload: the lines of an exported statement become bank transactions.
+
+For schools without an aggregator (SePay, Casso). A statement line goes through the same
+``payments.record`` as a webhook, so a transfer seen both ways is one transaction: the line's
+id is stable across uploads, and the bank's reference ties it to the webhook's row.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..core.banks import bank_by_bin
+from ..importing.statements import COLUMN_FIELDS, parse_statement_lines, resolve_mapping
+from ..models import BankAccount, School, User
+from . import audit, payments
+from .access import require_manage
+from .errors import Conflict, Invalid, not_found
+
+#: Mapping keys an upload may give besides the column fields.
+_OTHER_MAPPING_FIELDS = ("date_format",)
+
+
+def receiving_account(school: School, account_id: int | None) -> BankAccount:
+    """The school's account the statement is for: the one named, else the default one."""
+    if account_id is None:
+        account = school.default_account
+        if account is None:
+            raise Conflict("Trường chưa có tài khoản ngân hàng.",
+                           "The school has no bank account.")
+        return account
+    for account in school.bank_accounts:
+        if account.id == account_id:
+            return account
+    # Another school's account looks exactly like a missing one: ids reveal nothing.
+    raise not_found("tài khoản ngân hàng của trường", "Bank account of this school")
+
+
+def _mapping_fields(mapping: dict | None) -> tuple[dict[str, str], str | None]:
+    mapping = dict(mapping or {})
+    if unknown := sorted(set(mapping) - set(COLUMN_FIELDS) - set(_OTHER_MAPPING_FIELDS)):
+        raise Invalid(f"Trường không hợp lệ: {', '.join(unknown)}.",
+                      f"Unknown mapping fields: {', '.join(unknown)}.", field=unknown[0])
+    for name, value in mapping.items():
+        if value is not None and not isinstance(value, str):
+            raise Invalid(f"“{name}” phải là tên cột (chuỗi).",
+                          f"{name} must be a column header (a string).", field=name)
+    date_format = (mapping.pop("date_format", None) or "").strip() or None
+    if date_format is not None and "%" not in date_format:
+        raise Invalid(
+            "“date_format” phải theo dạng strftime, ví dụ %d/%m/%Y %H:%M:%S.",
+            "date_format must be a strftime pattern, e.g. %d/%m/%Y %H:%M:%S.",
+            field="date_format",
+        )
+    columns = {name: value for name, value in mapping.items() if value and value.strip()}
+    return columns, date_format
+
+
+def import_statement(actor: User, school: School, data: bytes, filename: str, *,
+                     account_id: int | None, mapping: dict | None) -> dict:
+    """Store and match every line of an uploaded statement; all lines or none.
+
+    ``mapping`` names columns by header text (fields of ``StatementMapping``, plus
+    ``date_format``); columns not named are guessed from the headers. A bad line raises
+    :class:`~tuition.importing.statements.StatementInvalid` listing every bad line, before
+    anything is stored. Lines already known (an earlier upload, or a webhook with the same bank
+    reference) are counted as duplicates and left as they are.
+
+    Returns counts: ``rows`` lines read = ``new`` + ``duplicates``; of the new ones,
+    ``outgoing`` (money out, stored and not matched), ``matched`` (put on invoices, fully or
+    in part) and ``review`` (waiting for a person).
+    """
+    require_manage(actor, school)
+    account = receiving_account(school, account_id)
+    if payments.account_for(account.account_number) is not account:
+        # Lines are routed by account number; if another account (another bank's, perhaps
+        # another school's) has the same number, they would land there.
+        raise Conflict(
+            "Số tài khoản này trùng với một tài khoản khác trong hệ thống; không thể nhập sao "
+            "kê cho nó. Hãy liên hệ quản trị viên.",
+            "This account number is shared with another account here; its statement cannot "
+            "be imported. Contact an administrator.",
+        )
+    columns, date_format = _mapping_fields(mapping)
+    bank = bank_by_bin(account.bin)
+    statement_mapping = resolve_mapping(
+        data, filename, account_number=account.account_number, columns=columns,
+        date_format=date_format, bank_name=bank.short_name if bank else None,
+    )
+    lines = parse_statement_lines(data, filename, statement_mapping)
+
+    counts = {"rows": len(lines), "new": 0, "duplicates": 0, "outgoing": 0, "matched": 0,
+              "review": 0}
+    for line in lines:
+        raw = json.dumps({"file": filename, "row": line.row, "cells": line.cells},
+                         ensure_ascii=False)
+        txn, created = payments.record(line.notification, raw=raw)
+        # Also completes a duplicate whose matching was interrupted (still "received").
+        txn = payments.process(txn.id)
+        if not created:
+            counts["duplicates"] += 1
+            continue
+        counts["new"] += 1
+        if txn.direction == "out":
+            counts["outgoing"] += 1
+        elif txn.status in ("matched", "partial"):
+            counts["matched"] += 1
+        else:
+            counts["review"] += 1
+    audit.record(actor, school.id, "statement.import", f"bank_account:{account.id}",
+                 filename=filename, mapping=statement_mapping.columns(), **counts)
+    return counts

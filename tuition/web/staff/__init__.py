@@ -1,0 +1,87 @@
+"""The staff web app under /app: accountants' work and the principal's view.
+
+One blueprint; each area adds its routes from its own module (students, billing, payments,
+receipts, reports, settings). Every view is signed-in only, and every view of a school goes
+through :func:`load_school`, which checks that the user may see that school.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import School
+from ...services import schools
+from ...services.access import require_manage, require_read
+
+bp = Blueprint("staff", __name__, url_prefix="/app")
+
+#: (endpoint, label) of the school menu, in order; entries whose view does not exist are hidden.
+MENU = [
+    ("staff.dashboard", _l("Tổng quan")),
+    ("staff.students", _l("Học sinh")),
+    ("staff.fees", _l("Khoản thu")),
+    ("staff.billing", _l("Lập hóa đơn")),
+    ("staff.invoices", _l("Hóa đơn")),
+    ("staff.review", _l("Chờ xử lý")),
+    ("staff.payments", _l("Giao dịch")),
+    ("staff.receipts", _l("Biên lai")),
+    ("staff.statements", _l("Sao kê")),
+    ("staff.reminders", _l("Nhắc nộp")),
+    ("staff.arrears", _l("Công nợ")),
+    ("staff.settings", _l("Cài đặt")),
+    ("staff.audit", _l("Nhật ký")),
+]
+
+
+@bp.before_request
+def require_sign_in():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path))
+    g.user = current_user._get_current_object()
+    return None
+
+
+@bp.context_processor
+def menu():
+    views = current_app.view_functions
+    return {"staff_menu": [(e, label) for e, label in MENU if e in views],
+            "school": g.get("school")}
+
+
+def load_school(code: str, *, manage: bool = False) -> School:
+    """The school of the URL, if the signed-in user may see it (or change it)."""
+    school = schools.get_school(code)
+    (require_manage if manage else require_read)(g.user, school)
+    g.school = school
+    return school
+
+
+def can_manage() -> bool:
+    school = g.get("school")
+    return bool(school) and g.user.can_manage_money(school.id)
+
+
+@bp.app_context_processor
+def permissions():
+    return {"can_manage": can_manage}
+
+
+@bp.get("/")
+def home():
+    """Admins pick a school; staff go to their school's first page."""
+    from flask import render_template
+
+    if g.user.role == "admin":
+        found = list(db.session.scalars(select(School).order_by(School.name)))
+        return render_template("staff/home.html", schools=found)
+    school = db.session.get(School, g.user.school_id)
+    target = "staff.dashboard" if g.user.role == "principal" else "staff.review"
+    if target not in current_app.view_functions:
+        target = "staff.students"
+    if target not in current_app.view_functions:
+        return render_template("staff/home.html", schools=[school])
+    return redirect(url_for(target, school_code=school.code))
