@@ -85,3 +85,7 @@ def home():
     if target not in current_app.view_functions:
         return render_template("staff/home.html", schools=[school])
     return redirect(url_for(target, school_code=school.code))
+
+
+# The areas register their views on ``bp``; imported last because they import ``bp``.
+from . import billing, payments, receipts, reports, settings, students  # noqa: E402, F401

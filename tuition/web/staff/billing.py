@@ -1,0 +1,1 @@
+"""Staff pages: billing (to be written)."""

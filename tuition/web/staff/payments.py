@@ -1,0 +1,1 @@
+"""Staff pages: payments (to be written)."""

@@ -1,0 +1,1 @@
+"""Staff pages: receipts (to be written)."""

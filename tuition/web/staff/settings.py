@@ -1,0 +1,1 @@
+"""Staff pages: settings (to be written)."""

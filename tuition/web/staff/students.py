@@ -1,0 +1,1 @@
+"""Staff pages: students (to be written)."""
