@@ -19,24 +19,20 @@ from __future__ import annotations
 
 import datetime
 import functools
-import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-import qrcode.base
-import qrcode.util
-from qrcode.constants import ERROR_CORRECT_M
-from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 
 from tuition.pdf.fonts import FONT_BOLD, FONT_ITALIC, FONT_REGULAR, register_fonts
+from tuition.pdf.qrcode_fast import qr_rows
+from tuition.pdf.writer import PageCanvas, PdfWriter
 
 __all__ = ["LAYOUTS", "Notice", "NoticeLine", "format_vnd", "render_notices"]
 
@@ -175,7 +171,7 @@ def _fit_lines(
 
 
 def _draw(
-    c: Canvas,
+    c: PageCanvas,
     x: float,
     y: float,
     text: str,
@@ -185,292 +181,51 @@ def _draw(
     align: str = "left",
     char_space: float = 0,
 ) -> None:
-    c.setFont(font, size)
-    if c._fillColorObj != color:  # each colour change costs three number conversions
-        c.setFillColor(color)
-    if align == "right":
-        c.drawRightString(x, y, text, charSpace=char_space)
-    elif align == "center":
-        c.drawCentredString(x, y, text, charSpace=char_space)
-    else:
-        c.drawString(x, y, text, charSpace=char_space)
+    c.setFillColor(color)
+    if align != "left":
+        width = _width(text, font, size) + char_space * (len(text) - 1)
+        x -= width if align == "right" else width / 2
+    c.drawText(x, y, text, font, size, char_space)
 
 
 # --------------------------------------------------------------------------------------------
-# QR codes
+# QR codes (encoded by tuition.pdf.qrcode_fast)
 
-# qrcode (a dependency already) builds a correct matrix but takes ~14 ms per code, mostly in
-# choosing the mask; two codes per notice would cap the renderer near 35 pages/s.  The encoder
-# below borrows qrcode's standard tables (block structure, alignment positions, BCH codes) and
-# does the work with C-level string and integer operations: each version's module layout is
-# computed once and cached as an ``itemgetter`` permutation, Reed-Solomon runs on a big-int
-# shift register, and all eight masks are scored from strings with regular expressions.
-# tests/test_notices.py checks it module for module against qrcode and decodes it with zbar.
-
-_GF_EXP = [0] * 512
-_GF_LOG = [0] * 256
-_value = 1
-for _power in range(255):
-    _GF_EXP[_power] = _value
-    _GF_LOG[_value] = _power
-    _value <<= 1
-    if _value & 0x100:
-        _value ^= 0x11D
-for _power in range(255, 512):
-    _GF_EXP[_power] = _GF_EXP[_power - 255]
-del _value, _power
-
-_ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
-_ALPHANUMERIC_VALUE = {char: index for index, char in enumerate(_ALPHANUMERIC)}
-_ALPHANUMERIC_ONLY = re.compile(r"[0-9A-Z $%*+\-./:]*\Z")
-_MASKS: tuple[Callable[[int, int], bool], ...] = (
-    lambda i, j: (i + j) % 2 == 0,
-    lambda i, j: i % 2 == 0,
-    lambda i, j: j % 3 == 0,
-    lambda i, j: (i + j) % 3 == 0,
-    lambda i, j: (i // 2 + j // 3) % 2 == 0,
-    lambda i, j: (i * j) % 2 + (i * j) % 3 == 0,
-    lambda i, j: ((i * j) % 2 + (i * j) % 3) % 2 == 0,
-    lambda i, j: ((i + j) % 2 + (i * j) % 3) % 2 == 0,
-)
-# Two patterns with literal prefixes: the regex engine then skips ahead with a fast search,
-# four times quicker than one "0{5,}|1{5,}" tried at every position.
-_RUNS_OF_FIVE = (re.compile(r"11111+"), re.compile(r"00000+"))
 _DARK_RUN = re.compile(r"1+")
 
 
-@dataclass(frozen=True, slots=True)
-class _QrLayout:
-    """What every code of one version shares: size, capacity and module permutations."""
-
-    size: int
-    blocks: tuple[tuple[int, int], ...]  # (total codewords, data codewords) per RS block
-    data_modules: int
-    #: For each mask, the data modules it flips, as an int in placement order.
-    mask_bits: tuple[int, ...]
-    #: Matrix row by row, rows separated by a space, from ``data bits + format + "01 "``.
-    rows: Callable[[str], tuple[str, ...]]
-    #: The same, column by column, for the column penalties.
-    columns: Callable[[str], tuple[str, ...]]
-
-
 @functools.cache
-def _qr_layout(version: int) -> _QrLayout:
-    n = 17 + 4 * version
-    # Cell contents while laying out: None = data, "0"/"1" = fixed, ("f", i) = format bit i.
-    grid: list[list[object]] = [[None] * n for _ in range(n)]
-    for top, left in ((0, 0), (n - 7, 0), (0, n - 7)):
-        for r in range(-1, 8):
-            for c in range(-1, 8):
-                if 0 <= top + r < n and 0 <= left + c < n:
-                    dark = (
-                        (0 <= r <= 6 and c in (0, 6))
-                        or (0 <= c <= 6 and r in (0, 6))
-                        or (2 <= r <= 4 and 2 <= c <= 4)
-                    )
-                    grid[top + r][left + c] = "1" if dark else "0"
-    centres = qrcode.util.pattern_position(version)
-    for row in centres:
-        for col in centres:
-            if grid[row][col] is not None:
-                continue  # overlaps a finder pattern
-            for r in range(-2, 3):
-                for c in range(-2, 3):
-                    dark = abs(r) == 2 or abs(c) == 2 or (r == 0 and c == 0)
-                    grid[row + r][col + c] = "1" if dark else "0"
-    for i in range(8, n - 8):
-        if grid[i][6] is None:
-            grid[i][6] = "1" if i % 2 == 0 else "0"
-        if grid[6][i] is None:
-            grid[6][i] = "1" if i % 2 == 0 else "0"
-    for i in range(15):  # format information, placed as qrcode does
-        vertical = i if i < 6 else i + 1 if i < 8 else n - 15 + i
-        grid[vertical][8] = ("f", i)
-        horizontal = n - i - 1 if i < 8 else 15 - i if i < 9 else 15 - i - 1
-        grid[8][horizontal] = ("f", i)
-    grid[n - 8][8] = "1"
-    if version >= 7:
-        bits = qrcode.util.BCH_type_number(version)
-        for i in range(18):
-            value = "1" if (bits >> i) & 1 else "0"
-            grid[i // 3][i % 3 + n - 11] = value
-            grid[i % 3 + n - 11][i // 3] = value
+def _byte_runs(byte_index: int) -> tuple[str, ...]:
+    """For each value of the ``byte_index``-th byte of a row: its dark runs as ``re`` operators.
 
-    order: list[tuple[int, int]] = []  # data modules in placement (zigzag) order
-    row, step = n - 1, -1
-    for col in range(n - 1, 0, -2):
-        if col <= 6:
-            col -= 1  # skip the vertical timing pattern
-        while True:
-            for c in (col, col - 1):
-                if grid[row][c] is None:
-                    order.append((row, c))
-            row += step
-            if not 0 <= row < n:
-                row -= step
-                step = -step
-                break
-    count = len(order)
-    for index, (r, c) in enumerate(order):
-        grid[r][c] = index
-    # Indices into the source string: data bits, then 15 format bits, then "0", "1", " ".
-    light, dark, space = count + 15, count + 16, count + 17
-
-    def source_index(cell: object) -> int:
-        if isinstance(cell, int):
-            return cell
-        if isinstance(cell, tuple):
-            return count + cell[1]
-        return dark if cell == "1" else light
-
-    by_rows: list[int] = []
-    by_columns: list[int] = []
-    for i in range(n):
-        by_rows.extend(source_index(grid[i][j]) for j in range(n))
-        by_rows.append(space)
-        by_columns.extend(source_index(grid[j][i]) for j in range(n))
-        by_columns.append(space)
-    mask_bits = tuple(
-        int("".join("1" if mask(r, c) else "0" for r, c in order), 2) for mask in _MASKS
-    )
-    blocks = tuple(
-        (block.total_count, block.data_count)
-        for block in qrcode.base.rs_blocks(version, ERROR_CORRECT_M)
-    )
-    return _QrLayout(
-        n, blocks, count, mask_bits, operator.itemgetter(*by_rows), operator.itemgetter(*by_columns)
-    )
-
-
-@functools.cache
-def _rs_table(ec_count: int) -> tuple[int, ...]:
-    """Generator polynomial times every byte value, each as an ``ec_count``-byte integer."""
-    generator = [1]
-    for power in range(ec_count):
-        product = [0] * (len(generator) + 1)
-        for i, coefficient in enumerate(generator):
-            product[i] ^= coefficient
-            if coefficient:
-                product[i + 1] ^= _GF_EXP[_GF_LOG[coefficient] + power]
-        generator = product
-    table = [0]
-    for factor in range(1, 256):
-        log = _GF_LOG[factor]
-        row = 0
-        for coefficient in generator[1:]:
-            row = row << 8 | (_GF_EXP[log + _GF_LOG[coefficient]] if coefficient else 0)
-        table.append(row)
+    ``Y`` stands for the row number.  Looking up whole bytes instead of finding runs one by one
+    makes the QR path six times cheaper to write; a run that crosses a byte boundary becomes
+    two touching rectangles, which one fill paints exactly like one.
+    """
+    table = []
+    for value in range(256):
+        runs = _DARK_RUN.finditer(f"{value:08b}")
+        table.append(
+            "".join(f"{8 * byte_index + r.start()} Y {r.end() - r.start()} 1 re " for r in runs)
+        )
     return tuple(table)
 
 
-def _rs_remainder(data: bytes, ec_count: int) -> bytes:
-    table = _rs_table(ec_count)
-    shift = 8 * (ec_count - 1)
-    keep = (1 << 8 * ec_count) - 1
-    remainder = 0
-    for byte in data:
-        remainder = ((remainder << 8) & keep) ^ table[(remainder >> shift) ^ byte]
-    return remainder.to_bytes(ec_count, "big")
+def _qr_path(rows: list[str]) -> str:
+    """The dark modules of ``rows`` as rectangles in module units, the top row being row 0."""
+    count = len(rows)
+    row_bytes = (count + 7) // 8
+    padding = 8 * row_bytes - count
+    tables = [_byte_runs(i) for i in range(row_bytes)]
+    path = []
+    for row_index, row in enumerate(rows):
+        values = (int(row, 2) << padding).to_bytes(row_bytes, "big")
+        ops = "".join([table[value] for table, value in zip(tables, values, strict=True)])
+        path.append(ops.replace("Y", str(row_index)))
+    return "".join(path)
 
 
-def _qr_bits(data: str, version: int) -> str | None:
-    """Mode, count and data bits for ``version``, or None if they do not fit."""
-    if _ALPHANUMERIC_ONLY.match(data):
-        count_bits = 9 if version < 10 else 11 if version < 27 else 13
-        parts = [f"0010{len(data):0{count_bits}b}"]
-        for i in range(0, len(data) - 1, 2):
-            pair = _ALPHANUMERIC_VALUE[data[i]] * 45 + _ALPHANUMERIC_VALUE[data[i + 1]]
-            parts.append(f"{pair:011b}")
-        if len(data) % 2:
-            parts.append(f"{_ALPHANUMERIC_VALUE[data[-1]]:06b}")
-        bits = "".join(parts)
-    else:
-        raw = data.encode("utf-8")
-        count_bits = 8 if version < 10 else 16
-        bits = f"0100{len(raw):0{count_bits}b}{int.from_bytes(raw, 'big'):0{8 * len(raw)}b}"
-    capacity = 8 * sum(data_count for _, data_count in _qr_layout(version).blocks)
-    return bits if len(bits) <= capacity else None
-
-
-def _qr_rows(data: str) -> list[str]:
-    """QR code (level M, best mask) for ``data`` as rows of "0"/"1", without quiet zone."""
-    for version in range(1, 41):
-        bits = _qr_bits(data, version)
-        if bits is not None:
-            break
-    else:
-        raise ValueError(f"too long for a QR code: {len(data)} characters")
-    layout = _qr_layout(version)
-    capacity = 8 * sum(data_count for _, data_count in layout.blocks)
-    bits += "0" * min(4, capacity - len(bits))
-    bits += "0" * (-len(bits) % 8)
-    codewords = int(bits, 2).to_bytes(len(bits) // 8, "big") if bits else b""
-    codewords += (b"\xec\x11" * capacity)[: capacity // 8 - len(codewords)]
-
-    data_blocks: list[bytes] = []
-    ec_blocks: list[bytes] = []
-    offset = 0
-    for total_count, data_count in layout.blocks:
-        block = codewords[offset : offset + data_count]
-        offset += data_count
-        data_blocks.append(block)
-        ec_blocks.append(_rs_remainder(block, total_count - data_count))
-    interleaved = bytearray()
-    for group in (data_blocks, ec_blocks):
-        for i in range(max(len(block) for block in group)):
-            interleaved.extend(block[i] for block in group if i < len(block))
-    payload = int.from_bytes(interleaved, "big") << (layout.data_modules - 8 * len(interleaved))
-
-    best: tuple[int, str] | None = None
-    width = layout.data_modules
-    for mask, flips in enumerate(layout.mask_bits):
-        # Format bit i of the BCH code goes to source index width + i: least significant first.
-        format_bits = f"{qrcode.util.BCH_type_info(ERROR_CORRECT_M << 3 | mask):015b}"[::-1]
-        source = f"{payload ^ flips:0{width}b}{format_bits}01 "
-        rows = "".join(layout.rows(source))
-        score = _qr_penalty(rows, "".join(layout.columns(source)), layout.size)
-        if best is None or score < best[0]:
-            best = (score, rows)
-    assert best is not None
-    return best[1].split()
-
-
-def _qr_penalty(rows: str, columns: str, size: int) -> int:
-    """The standard's mask penalty (N1-N4) from space-separated row and column strings.
-
-    Every rule runs in C: regular expressions for runs, ``str.count`` for finder-like
-    patterns and one big integer for the 2x2 blocks, so all eight masks score in about a
-    millisecond.
-    """
-    score = 0
-    for lines in (rows, columns):
-        runs = _RUNS_OF_FIVE[0].findall(lines) + _RUNS_OF_FIVE[1].findall(lines)
-        score += sum(map(len, runs)) - 2 * len(runs)
-        # Neither pattern can overlap itself, so plain counting finds every occurrence.
-        score += 40 * (lines.count("10111010000") + lines.count("00001011101"))
-    # Rows side by side in one integer, each followed by a "0" separator bit: shifting by a
-    # row (size + 1 bits) lines every module up with the one below it.
-    matrix = int(rows.replace(" ", "0"), 2)
-    below = matrix >> (size + 1)
-    same = ~(matrix ^ below) & ~(matrix ^ (matrix >> 1)) & ~(below ^ (below >> 1))
-    score += 3 * (same & _block_positions(size)).bit_count()
-    dark = rows.count("1")
-    score += 10 * (abs(dark * 100 // (size * size) - 50) // 5)
-    return score
-
-
-@functools.cache
-def _block_positions(size: int) -> int:
-    """Bits of :func:`_qr_penalty`'s integers where a 2x2 block ends (bottom-right module).
-
-    Character k of the row string is module (k // (size + 1), k % (size + 1)); a block ending
-    there needs a row above and a column to the left, and separators never count.
-    """
-    row = "0" + "1" * (size - 1) + "0"
-    return int("0" * (size + 1) + row * (size - 1), 2)
-
-
-def _draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
+def _draw_qr(c: PageCanvas, data: str, x: float, y: float, size: float) -> None:
     """Draw a QR code for ``data`` with its lower-left corner at (x, y), ``size`` wide.
 
     A white square with the 4-module quiet zone the standard asks for is painted behind the
@@ -479,23 +234,18 @@ def _draw_qr(c: Canvas, data: str, x: float, y: float, size: float) -> None:
     drawing hairline seams between adjacent modules and is far cheaper than a reportlab
     ``Drawing``.
     """
-    rows = _qr_rows(data)
+    rows = qr_rows(data)
     count = len(rows)
     module = size / count
     quiet = 4 * module
     c.setFillColor(white)
     c.rect(x - quiet, y - quiet, size + 2 * quiet, size + 2 * quiet, stroke=0, fill=1)
-    ops: list[str] = []
-    for row_index, row in enumerate(rows):
-        for run in _DARK_RUN.finditer(row):
-            start, end = run.span()
-            ops.append(f"{start} {row_index} {end - start} 1 re")
     c.saveState()
     c.setFillColor(black)
     # Module coordinates: origin at the top-left module, y growing downwards like the matrix.
     c.translate(x, y + size)
     c.scale(module, -module)
-    c.addLiteral(" ".join(ops) + " f")
+    c.addLiteral(_qr_path(rows) + "f")
     c.restoreState()
 
 
@@ -516,13 +266,20 @@ class _Frame:
     side_panel: bool
 
 
-def _draw_header(c: Canvas, n: Notice, x: float, top: float, width: float, s: float) -> float:
-    """School name, address, phone and tax code; returns the y below the header rule."""
+def _draw_invoice_code(
+    c: PageCanvas, n: Notice, x: float, top: float, width: float, s: float
+) -> float:
+    """The notice number, top right; returns its width."""
     code_text = f"Số: {_nfc(n.invoice_code)}"
     code_size = 7.5 * s
-    code_width = _width(code_text, FONT_REGULAR, code_size)
     _draw(c, x + width, top - 9 * s, code_text, FONT_REGULAR, code_size, GREY, "right")
+    return _width(code_text, FONT_REGULAR, code_size)
 
+
+def _draw_header(
+    c: PageCanvas, n: Notice, x: float, top: float, width: float, code_width: float, s: float
+) -> float:
+    """School name, address, phone and tax code; returns the y below the header rule."""
     name_width = width - code_width - 6 * mm
     size, lines = _fit_lines(_nfc(n.school_name), FONT_BOLD, 12 * s, name_width, 8.5, 2)
     y = top - size
@@ -545,7 +302,7 @@ def _draw_header(c: Canvas, n: Notice, x: float, top: float, width: float, s: fl
     return y
 
 
-def _draw_title(c: Canvas, n: Notice, center_x: float, top: float, s: float) -> float:
+def _draw_title(c: PageCanvas, n: Notice, center_x: float, top: float, s: float) -> float:
     """Title and period, centred; returns the y below them."""
     y = top - 16 * s
     _draw(c, center_x, y, "THÔNG BÁO THU TIỀN", FONT_BOLD, 14 * s, NAVY, "center")
@@ -554,7 +311,7 @@ def _draw_title(c: Canvas, n: Notice, center_x: float, top: float, s: float) -> 
     return y - 6 * s
 
 
-def _draw_student(c: Canvas, n: Notice, x: float, top: float, width: float, s: float) -> float:
+def _draw_student(c: PageCanvas, n: Notice, x: float, top: float, width: float, s: float) -> float:
     """Student name, code and class; returns the y below."""
     label_size = 8.5 * s
     y = top - 10 * s
@@ -581,8 +338,35 @@ _COLUMNS = (
 )
 
 
+_CELL_PAD = 1.4 * mm
+
+
+def _columns(x: float, width: float) -> tuple[list[float], list[float]]:
+    """Left edges and widths of the table columns."""
+    widths = [share * width for _, share, _ in _COLUMNS]
+    widths[1] = width - sum(widths)
+    lefts = [x]
+    for w in widths[:-1]:
+        lefts.append(lefts[-1] + w)
+    return lefts, widths
+
+
+def _draw_table_head(c: PageCanvas, x: float, top: float, width: float, s: float) -> None:
+    """The tinted band with the column headings."""
+    lefts, widths = _columns(x, width)
+    pad = _CELL_PAD
+    head_h = 6 * mm * s
+    c.setFillColor(HEAD_BG)
+    c.rect(x, top - head_h, width, head_h, stroke=0, fill=1)
+    head_size = min(7.5 * s, head_h * 0.45)
+    baseline = top - head_h / 2 - head_size * 0.35
+    for (heading, _, align), left, w in zip(_COLUMNS, lefts, widths, strict=True):
+        hsize = _fit_size(heading, FONT_BOLD, head_size, w - 2 * pad, 4)
+        _cell(c, heading, left, w, pad, baseline, FONT_BOLD, hsize, NAVY, align)
+
+
 def _draw_table(
-    c: Canvas, n: Notice, x: float, top: float, width: float, bottom: float, s: float
+    c: PageCanvas, n: Notice, x: float, top: float, width: float, bottom: float, s: float
 ) -> float:
     """The fee lines and the total between ``top`` and at most ``bottom``; returns the y below.
 
@@ -590,13 +374,8 @@ def _draw_table(
     three lines; with many lines the rows get lower and the type smaller so that the table
     always stays inside its frame.
     """
-    widths = [share * width for _, share, _ in _COLUMNS]
-    widths[1] = width - sum(widths)
-    lefts = [x]
-    for w in widths[:-1]:
-        lefts.append(lefts[-1] + w)
-    pad = 1.4 * mm
-
+    lefts, widths = _columns(x, width)
+    pad = _CELL_PAD
     head_h = 6 * mm * s
     total_h = 6.5 * mm * s
     size = 8 * s
@@ -613,14 +392,8 @@ def _draw_table(
         heights = [max(h * shrink, 2.6 * mm) for h in heights]
         size = max(4.0, size * max(shrink, 0.6))
 
-    # Header band.
-    c.setFillColor(HEAD_BG)
-    c.rect(x, top - head_h, width, head_h, stroke=0, fill=1)
-    head_size = min(7.5 * s, head_h * 0.45)
-    baseline = top - head_h / 2 - head_size * 0.35
-    for (heading, _, align), left, w in zip(_COLUMNS, lefts, widths, strict=True):
-        hsize = _fit_size(heading, FONT_BOLD, head_size, w - 2 * pad, 4)
-        _cell(c, heading, left, w, pad, baseline, FONT_BOLD, hsize, NAVY, align)
+    # The header band is the same on every notice: one shared form.
+    c.drawForm(("table head", x, top, width, s), lambda f: _draw_table_head(f, x, top, width, s))
 
     c.setStrokeColor(RULE)
     c.setLineWidth(0.5)
@@ -674,7 +447,7 @@ def _draw_table(
 
 
 def _cell(
-    c: Canvas,
+    c: PageCanvas,
     text: str,
     left: float,
     width: float,
@@ -694,7 +467,7 @@ def _cell(
 
 
 def _draw_description(
-    c: Canvas,
+    c: PageCanvas,
     text: str,
     left: float,
     width: float,
@@ -716,7 +489,7 @@ def _draw_description(
 
 
 def _draw_words_and_due(
-    c: Canvas, n: Notice, x: float, top: float, width: float, s: float
+    c: PageCanvas, n: Notice, x: float, top: float, width: float, s: float
 ) -> float:
     """Amount in words and due date under the table; returns the y below."""
     y = top - 10 * s
@@ -730,7 +503,7 @@ def _draw_words_and_due(
     return y - 4 * s
 
 
-def _draw_verify(c: Canvas, n: Notice, x: float, bottom: float, width: float, s: float) -> None:
+def _draw_verify(c: PageCanvas, n: Notice, x: float, bottom: float, width: float, s: float) -> None:
     """The authenticity check: small QR of ``verify_url`` with the link beside it."""
     qr = 13 * mm * s
     qr_x = x + 2 * mm * s  # room for the quiet zone, painted white by _draw_qr
@@ -758,7 +531,14 @@ def _draw_verify(c: Canvas, n: Notice, x: float, bottom: float, width: float, s:
 
 
 def _draw_label_value(
-    c: Canvas, x: float, y: float, width: float, label: str, value: str, s: float, value_size: float
+    c: PageCanvas,
+    x: float,
+    y: float,
+    width: float,
+    label: str,
+    value: str,
+    s: float,
+    value_size: float,
 ) -> float:
     """``label`` in regular type then ``value`` in bold; returns the baseline of the last line.
 
@@ -779,8 +559,14 @@ def _draw_label_value(
     return y
 
 
-def _draw_bank_lines(c: Canvas, n: Notice, x: float, top: float, width: float, s: float) -> float:
-    """Bank, account, holder, memo box and the warning; returns the y below."""
+def _draw_bank_lines(
+    c: PageCanvas, n: Notice, x: float, top: float, width: float, s: float
+) -> float:
+    """Bank, account, holder, the empty memo box and the warning; returns the box's top.
+
+    Nothing here depends on the student, so panels put it in a shared form and fill the box
+    with :func:`_draw_memo`.
+    """
     y = top
     y = _draw_label_value(c, x, y, width, "Ngân hàng: ", _nfc(n.bank_name), s, 8.5 * s)
     y -= 12 * s
@@ -792,11 +578,29 @@ def _draw_bank_lines(c: Canvas, n: Notice, x: float, top: float, width: float, s
     # The memo is what reconciles a hand-typed transfer, so it is boxed and large.  Letter
     # spacing makes the bold sans read like a code (no monospace face ships with the fonts
     # we may embed) without breaking text extraction.
-    box_h = 8 * mm * s
+    box_top = y
+    box_h = _MEMO_BOX * s
     c.setFillColor(MEMO_BG)
     c.setStrokeColor(MEMO_EDGE)
     c.setLineWidth(0.7)
     c.roundRect(x, y - box_h, width, box_h, 1.5 * mm, stroke=1, fill=1)
+    y -= box_h + 9 * s
+
+    warning = "Nhà trường chỉ nhận tiền vào tài khoản trên."
+    _draw(c, x, y, warning, FONT_BOLD, _fit_size(warning, FONT_BOLD, 7.8 * s, width, 5), RED)
+    y -= 9 * s
+    advice = "Không chuyển khoản theo hướng dẫn qua tin nhắn hay cuộc gọi lạ."
+    _draw(c, x, y, advice, FONT_REGULAR, _fit_size(advice, FONT_REGULAR, 6.8 * s, width, 4), GREY)
+    return box_top
+
+
+_MEMO_BOX = 8 * mm
+
+
+def _draw_memo(c: PageCanvas, n: Notice, x: float, box_top: float, width: float, s: float) -> None:
+    """The transfer description, large, inside the box drawn by :func:`_draw_bank_lines`."""
+    box_h = _MEMO_BOX * s
+    y = box_top
     label = "Nội dung chuyển khoản: "
     memo = _nfc(n.memo)
     inner = width - 4 * mm
@@ -811,86 +615,111 @@ def _draw_bank_lines(c: Canvas, n: Notice, x: float, top: float, width: float, s
     baseline = y - box_h / 2 - memo_size * 0.35
     _draw(c, x + 2 * mm, baseline, label, FONT_REGULAR, label_size, GREY)
     _draw(c, x + 2 * mm + label_w, baseline, memo, FONT_BOLD, memo_size, black, char_space=spacing)
-    y -= box_h + 9 * s
-
-    warning = "Nhà trường chỉ nhận tiền vào tài khoản trên."
-    _draw(c, x, y, warning, FONT_BOLD, _fit_size(warning, FONT_BOLD, 7.8 * s, width, 5), RED)
-    y -= 9 * s
-    advice = "Không chuyển khoản theo hướng dẫn qua tin nhắn hay cuộc gọi lạ."
-    _draw(c, x, y, advice, FONT_REGULAR, _fit_size(advice, FONT_REGULAR, 6.8 * s, width, 4), GREY)
-    return y
 
 
-def _draw_panel_box(c: Canvas, x: float, y: float, width: float, height: float) -> None:
+def _draw_panel_box(c: PageCanvas, x: float, y: float, width: float, height: float) -> None:
     c.setFillColor(PANEL_BG)
     c.setStrokeColor(NAVY)
     c.setLineWidth(0.8)
     c.roundRect(x, y, width, height, 2.5 * mm, stroke=1, fill=1)
 
 
+# The payment panels are the same on every notice of a school except for the QR code and the
+# memo, so each is drawn as two shared forms, one under the QR code (box and heading) and one
+# over it (caption, bank details, memo box, warning: the caption touches the QR's white quiet
+# zone).  A form is reused only when its key is equal, so every input of the functions that
+# draw it must be in the key; that is the bank fields of the notice and the geometry.
+
+
 def _draw_side_panel(
-    c: Canvas, n: Notice, x: float, y: float, width: float, height: float, s: float
+    c: PageCanvas, n: Notice, x: float, y: float, width: float, height: float, s: float
 ) -> None:
     """Payment box as a column: heading, VietQR code, caption, bank details, memo, warning."""
-    _draw_panel_box(c, x, y, width, height)
     pad = 3 * mm
     center = x + width / 2
     top = y + height
-    _draw(c, center, top - 11, "THANH TOÁN CHUYỂN KHOẢN", FONT_BOLD, 8.5 * s, NAVY, "center")
     # Below the heading, leaving room for the QR's white quiet zone (4 modules, ~4.2 mm).
     qr_top = top - 15 - 5.5 * mm
-    _draw_qr(c, n.qr_payload, center - PAYMENT_QR_A5 / 2, qr_top - PAYMENT_QR_A5, PAYMENT_QR_A5)
-    caption = "Quét mã VietQR bằng ứng dụng ngân hàng"
-    inner = width - 2 * pad
     cap_y = qr_top - PAYMENT_QR_A5 - 2 * mm - 7
-    _draw(
-        c,
-        center,
-        cap_y,
-        caption,
-        FONT_ITALIC,
-        _fit_size(caption, FONT_ITALIC, 7.2, inner, 5),
-        GREY,
-        "center",
-    )
-    _draw_bank_lines(c, n, x + pad, cap_y - 14, inner, s)
+    inner = width - 2 * pad
+
+    def under_qr(f: PageCanvas) -> None:
+        _draw_panel_box(f, x, y, width, height)
+        _draw(f, center, top - 11, "THANH TOÁN CHUYỂN KHOẢN", FONT_BOLD, 8.5 * s, NAVY, "center")
+
+    def over_qr(f: PageCanvas) -> float:
+        caption = "Quét mã VietQR bằng ứng dụng ngân hàng"
+        size = _fit_size(caption, FONT_ITALIC, 7.2, inner, 5)
+        _draw(f, center, cap_y, caption, FONT_ITALIC, size, GREY, "center")
+        return _draw_bank_lines(f, n, x + pad, cap_y - 14, inner, s)
+
+    geometry = (x, y, width, height, s)
+    c.drawForm(("side panel under QR", *geometry), under_qr)
+    _draw_qr(c, n.qr_payload, center - PAYMENT_QR_A5 / 2, qr_top - PAYMENT_QR_A5, PAYMENT_QR_A5)
+    bank = (n.bank_name, n.account_number, n.account_name)
+    memo_top = c.drawForm(("side panel over QR", *geometry, *bank), over_qr)
+    _draw_memo(c, n, x + pad, memo_top, inner, s)
 
 
-def _draw_wide_panel(c: Canvas, n: Notice, x: float, top: float, width: float, s: float) -> float:
+def _draw_wide_panel(
+    c: PageCanvas, n: Notice, x: float, top: float, width: float, s: float
+) -> float:
     """Payment box across the page: details on the left, VietQR code on the right."""
     qr = PAYMENT_QR_A4
     pad = 4 * mm
     quiet = 6 * mm  # the QR's white quiet zone plus a little panel around it
     height = qr + 2 * quiet + 14
     y = top - height
-    _draw_panel_box(c, x, y, width, height)
     qr_x = x + width - quiet - 4 * mm - qr
     qr_y = y + quiet + 14
-    _draw_qr(c, n.qr_payload, qr_x, qr_y, qr)
-    caption = "Quét mã VietQR bằng ứng dụng ngân hàng"
-    _draw(
-        c,
-        qr_x + qr / 2,
-        y + 3 * mm + 2,
-        caption,
-        FONT_ITALIC,
-        _fit_size(caption, FONT_ITALIC, 7.5 * s, qr + 12 * mm, 5),
-        GREY,
-        "center",
-    )
     text_x = x + pad
     text_w = qr_x - 4 * mm - 6 * mm - text_x
-    _draw(c, text_x, top - pad - 10 * s, "THANH TOÁN CHUYỂN KHOẢN", FONT_BOLD, 9 * s, NAVY)
-    _draw_bank_lines(c, n, text_x, top - pad - 28 * s, text_w, s)
+
+    def under_qr(f: PageCanvas) -> None:
+        _draw_panel_box(f, x, y, width, height)
+
+    def over_qr(f: PageCanvas) -> float:
+        caption = "Quét mã VietQR bằng ứng dụng ngân hàng"
+        size = _fit_size(caption, FONT_ITALIC, 7.5 * s, qr + 12 * mm, 5)
+        _draw(f, qr_x + qr / 2, y + 3 * mm + 2, caption, FONT_ITALIC, size, GREY, "center")
+        _draw(f, text_x, top - pad - 10 * s, "THANH TOÁN CHUYỂN KHOẢN", FONT_BOLD, 9 * s, NAVY)
+        return _draw_bank_lines(f, n, text_x, top - pad - 28 * s, text_w, s)
+
+    geometry = (x, top, width, s)
+    c.drawForm(("wide panel under QR", *geometry), under_qr)
+    _draw_qr(c, n.qr_payload, qr_x, qr_y, qr)
+    bank = (n.bank_name, n.account_number, n.account_name)
+    memo_top = c.drawForm(("wide panel over QR", *geometry, *bank), over_qr)
+    _draw_memo(c, n, text_x, memo_top, text_w, s)
     return y
 
 
-def _draw_notice(c: Canvas, n: Notice, frame: _Frame) -> None:
+def _draw_notice(c: PageCanvas, n: Notice, frame: _Frame) -> None:
     s = frame.scale
     x, width = frame.x, frame.width
     bottom = frame.y
-    y = _draw_header(c, n, x, frame.y + frame.height, width, s)
-    y = _draw_title(c, n, x + width / 2, y, s)
+    top = frame.y + frame.height
+    code_width = _draw_invoice_code(c, n, x, top, width, s)
+
+    def letterhead(f: PageCanvas) -> float:
+        return _draw_title(f, n, x + width / 2, _draw_header(f, n, x, top, width, code_width, s), s)
+
+    # Every input of the two functions is in the key, so the form is shared exactly when the
+    # school and the period are (and the notice numbers are equally wide, as they usually are).
+    key = (
+        "letterhead",
+        n.school_name,
+        n.school_address,
+        n.school_phone,
+        n.school_tax_code,
+        n.period_label,
+        x,
+        top,
+        width,
+        code_width,
+        s,
+    )
+    y = c.drawForm(key, letterhead)
     verify_h = 17 * mm * s
     if frame.side_panel:
         gap = 5 * mm
@@ -928,7 +757,7 @@ _A5_BOTTOM = _Frame(
 _A4_FRAME = _Frame(16 * mm, 14 * mm, A4_WIDTH - 32 * mm, A4_HEIGHT - 28 * mm, 1.2, False)
 
 
-def _draw_cut_line(c: Canvas) -> None:
+def _draw_cut_line(c: PageCanvas) -> None:
     c.saveState()
     c.setStrokeColor(CUT)
     c.setLineWidth(0.5)
@@ -952,53 +781,40 @@ def render_notices(
     notice.  ``title`` becomes the PDF document title.  With no notices at all the PDF holds
     one page saying so, because a PDF without pages is not a valid document.
 
-    Note that reportlab keeps each finished page's compressed content stream until ``save``;
-    that is a few kilobytes per page, the only memory that grows with the number of notices.
+    Each page is written to ``out`` as soon as it is full (see :mod:`tuition.pdf.writer`), so
+    memory does not grow with the number of notices; what reaches ``out`` before the end is
+    not yet a valid PDF, and ``out`` only needs a ``write`` method.
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
     register_fonts()
-    canvas = Canvas(
-        out,
-        pagesize=A4,
-        pageCompression=1,  # ~10x smaller files for a small CPU cost; see bench/
-        invariant=1,  # same input, same bytes: lets tests and caches compare output
-        initialFontName=FONT_REGULAR,  # keeps Helvetica out of the page resources
-        initialFontSize=9,
+    pdf = PdfWriter(
+        out, A4, title=_nfc(title) if title else "Thông báo thu tiền", creator="tuition"
     )
-    canvas.setTitle(_nfc(title) if title else "Thông báo thu tiền")
-    canvas.setCreator("tuition")
-
     count = 0
-    on_page = 0
+    page: PageCanvas | None = None
     for notice in notices:
         if layout == "a4":
-            _draw_notice(canvas, notice, _A4_FRAME)
-            canvas.showPage()
-        elif on_page == 0:
-            _draw_notice(canvas, notice, _A5_TOP)
-            on_page = 1
+            page = pdf.canvas()
+            _draw_notice(page, notice, _A4_FRAME)
+            pdf.add_page(page)
+            page = None
+        elif page is None:
+            page = pdf.canvas()
+            _draw_notice(page, notice, _A5_TOP)
         else:
-            _draw_cut_line(canvas)
-            _draw_notice(canvas, notice, _A5_BOTTOM)
-            canvas.showPage()
-            on_page = 0
+            page.drawForm("cut line", _draw_cut_line)
+            _draw_notice(page, notice, _A5_BOTTOM)
+            pdf.add_page(page)
+            page = None
         count += 1
         if progress is not None:
             progress(count)
-    if on_page:
-        canvas.showPage()
+    if page is not None:
+        pdf.add_page(page)
     if count == 0:
-        canvas.setFont(FONT_REGULAR, 11)
-        canvas.drawString(20 * mm, A4_HEIGHT - 30 * mm, "Không có thông báo nào.")
-        canvas.showPage()
-    # Page streams are encoded only now.  reportlab wraps compressed streams in ASCII85 by
-    # default, which is pure Python here (no rl_accel) and took ~40% of the time; binary
-    # Flate streams are also 20% smaller.  The switch is global, so it is restored at once.
-    use_a85 = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        canvas.save()
-    finally:
-        rl_config.useA85 = use_a85
+        page = pdf.canvas()
+        _draw(page, 20 * mm, A4_HEIGHT - 30 * mm, "Không có thông báo nào.", FONT_REGULAR, 11)
+        pdf.add_page(page)
+    pdf.close()
     return count
