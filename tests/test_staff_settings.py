@@ -1,0 +1,175 @@
+"""The school's settings and audit log in the staff app: details, bank accounts, webhook keys
+(never shown back), staff accounts; who may look and who may change."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tuition.extensions import db
+from tuition.models import AuditEvent, BankAccount, School, User
+from tuition.services import schools
+
+PASSWORD = "mat-khau-rat-dai-123"
+PAGE = "/app/LQD/cai-dat"
+SECRET = "sepay-secret-key-0123456789abcdef"
+
+
+@pytest.fixture
+def school(make_school):
+    return make_school(prefix="LQ")
+
+
+@pytest.fixture
+def accountant(school, make_staff, staff_login):
+    return staff_login(make_staff("accountant", school).email, PASSWORD)
+
+
+def post(browser, path: str, **data):
+    return browser.post(path, data={"csrf_token": browser.csrf(PAGE), **data})
+
+
+def test_settings_page_shows_school_accounts_webhooks_and_users(accountant):
+    page = accountant.get(PAGE).get_data(as_text=True)
+    assert "Trường Tiểu học Lê Quý Đôn" in page and "0011001234567" in page
+    assert "https://hocphi.example.vn/webhooks/sepay" in page
+    assert "https://hocphi.example.vn/webhooks/casso" in page
+    assert "Vietcombank" in page and 'value="970436"' in page  # the NAPAS list as a select
+    assert "chưa đặt" in page and "Kế toán" in page
+
+
+def test_edit_school_details_with_audit(accountant):
+    response = post(accountant, f"{PAGE}/truong", name="Trường TH Lê Quý Đôn",
+                    address="15 Phố Huế, Hai Bà Trưng, Hà Nội", phone="024 3826 1234",
+                    tax_code="0101234567")
+    assert response.status_code == 302
+    db.session.expire_all()
+    school = schools.get_school("LQD")
+    assert school.name == "Trường TH Lê Quý Đôn"
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "school.update"))
+    assert set(event.details["changed"]) == {"name", "address"}
+    bad = post(accountant, f"{PAGE}/truong", name="X", tax_code="12345")
+    assert bad.status_code == 422 and "Mã số thuế" in bad.get_data(as_text=True)
+    db.session.expire_all()
+    assert schools.get_school("LQD").name == "Trường TH Lê Quý Đôn"
+
+
+def test_add_bank_account_and_make_it_default(accountant):
+    response = post(accountant, f"{PAGE}/tai-khoan", bin="970418",
+                    account_number="1234 5678 90", account_name="Truong Le Quy Don")
+    assert response.status_code == 302
+    db.session.expire_all()
+    added = db.session.scalar(select(BankAccount).where(BankAccount.bin == "970418"))
+    assert (added.account_number, added.is_default) == ("1234567890", False)
+    assert post(accountant, f"{PAGE}/tai-khoan/{added.id}/mac-dinh").status_code == 302
+    db.session.expire_all()
+    assert schools.get_school("LQD").default_account.id == added.id
+    refused = post(accountant, f"{PAGE}/tai-khoan", bin="999999", account_number="123456",
+                   account_name="X")
+    assert refused.status_code == 422
+    assert "không có trong danh sách NAPAS" in refused.get_data(as_text=True)
+
+
+def test_webhook_keys_are_set_cleared_and_never_shown(accountant):
+    account_id = schools.get_school("LQD").bank_accounts[0].id
+    url = f"{PAGE}/tai-khoan/{account_id}/khoa"
+    assert post(accountant, url, sepay_api_key=SECRET,
+                casso_checksum_key="casso-checksum-0123456789").status_code == 302
+    db.session.expire_all()
+    account = db.session.get(BankAccount, account_id)
+    assert account.sepay_api_key == SECRET and account.sepay_api_token is None
+    page = accountant.get(PAGE).get_data(as_text=True)
+    assert SECRET not in page and "casso-checksum-0123456789" not in page
+    assert page.count("đã đặt") == 2
+    audit = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "bank_account.webhook_keys"))
+    assert SECRET not in str(audit.details)
+    # Empty fields keep what is there; a ticked box clears.
+    assert post(accountant, url, clear_sepay_api_key="1").status_code == 302
+    db.session.expire_all()
+    account = db.session.get(BankAccount, account_id)
+    assert account.sepay_api_key is None and account.casso_checksum_key
+    short = post(accountant, url, sepay_api_token="ngan")
+    assert short.status_code == 422 and "16-200" in short.get_data(as_text=True)
+
+
+def test_add_a_user_who_can_then_sign_in(accountant, staff_login):
+    response = post(accountant, f"{PAGE}/nguoi-dung", email="HieuTruong@lqd.edu.vn",
+                    name="Cô Hiệu trưởng", role="principal", password="tam-thoi-12345")
+    assert response.status_code == 302
+    db.session.expire_all()
+    user = db.session.scalar(select(User).where(User.email == "hieutruong@lqd.edu.vn"))
+    assert (user.role, user.school_id) == ("principal", schools.get_school("LQD").id)
+    assert "hieutruong@lqd.edu.vn" in accountant.get(PAGE).get_data(as_text=True)
+    staff_login("hieutruong@lqd.edu.vn", "tam-thoi-12345")
+    admin_attempt = post(accountant, f"{PAGE}/nguoi-dung", email="x@lqd.edu.vn", role="admin",
+                         password="tam-thoi-12345")
+    assert admin_attempt.status_code == 422
+    short = post(accountant, f"{PAGE}/nguoi-dung", email="y@lqd.edu.vn", role="accountant",
+                 password="ngan")
+    assert short.status_code == 422
+    assert db.session.scalar(select(User).where(User.email.in_(["x@lqd.edu.vn",
+                                                                 "y@lqd.edu.vn"]))) is None
+
+
+def test_audit_log_newest_first_with_actor(accountant):
+    post(accountant, f"{PAGE}/truong", name="Tên mới", address="", phone="", tax_code="")
+    page = accountant.get("/app/LQD/nhat-ky").get_data(as_text=True)
+    assert "Sửa thông tin trường" in page and "Tạo trường" in page
+    assert page.index("Sửa thông tin trường") < page.index("Tạo trường")
+    assert "staff-accountant" in page
+
+
+def test_principal_reads_but_every_change_is_refused(school, make_staff, staff_login):
+    principal = staff_login(make_staff("principal", school).email, PASSWORD)
+    page = principal.get(PAGE).get_data(as_text=True)
+    assert "Trường Tiểu học Lê Quý Đôn" in page
+    assert "/cai-dat/truong" not in page and '/khoa"' not in page
+    assert "/nguoi-dung" not in page and "/mac-dinh" not in page
+    assert principal.get("/app/LQD/nhat-ky").status_code == 200
+    account_id = school.bank_accounts[0].id
+    token = principal.csrf(PAGE)
+    for path, data in [
+        (f"{PAGE}/truong", {"name": "Đổi"}),
+        (f"{PAGE}/tai-khoan", {"bin": "970418", "account_number": "123456789",
+                               "account_name": "X"}),
+        (f"{PAGE}/tai-khoan/{account_id}/mac-dinh", {}),
+        (f"{PAGE}/tai-khoan/{account_id}/khoa", {"sepay_api_key": SECRET}),
+        (f"{PAGE}/nguoi-dung", {"email": "a@b.vn", "role": "accountant",
+                                "password": "tam-thoi-12345"}),
+    ]:
+        assert principal.post(path, data={"csrf_token": token, **data}).status_code == 403, path
+    db.session.expire_all()
+    assert db.session.get(School, school.id).name == "Trường Tiểu học Lê Quý Đôn"
+    assert db.session.get(BankAccount, account_id).sepay_api_key is None
+
+
+def test_admin_reads_the_audit_log(school, admin, staff_login):
+    from werkzeug.security import generate_password_hash
+
+    admin.password_hash = generate_password_hash(PASSWORD)
+    db.session.commit()
+    browser = staff_login(admin.email, PASSWORD)
+    page = browser.get("/app/LQD/nhat-ky").get_data(as_text=True)
+    assert "Tạo trường" in page and "admin@test.vn" in page
+
+
+def test_accountant_of_another_school_is_refused(school, make_school, make_staff, staff_login):
+    other = make_school("NTT", prefix="NT", account="0022002234567")
+    browser = staff_login(make_staff("accountant", other).email, PASSWORD)
+    assert browser.get(PAGE).status_code == 403
+    assert browser.get("/app/LQD/nhat-ky").status_code == 403
+    token = browser.csrf("/app/NTT/cai-dat")
+    lqd_account = school.bank_accounts[0].id
+    response = browser.post(f"/app/LQD/tai-khoan/{lqd_account}/khoa",
+                            data={"csrf_token": token, "sepay_api_key": SECRET})
+    assert response.status_code in (403, 404)
+    # Through its own school's URL, another school's account is simply not found.
+    response = browser.post(f"/app/NTT/cai-dat/tai-khoan/{lqd_account}/khoa",
+                            data={"csrf_token": token, "sepay_api_key": SECRET})
+    assert response.status_code == 404
+    response = browser.post(f"/app/NTT/cai-dat/tai-khoan/{lqd_account}/mac-dinh",
+                            data={"csrf_token": token})
+    assert response.status_code == 404
+    db.session.expire_all()
+    assert db.session.get(BankAccount, lqd_account).sepay_api_key is None
