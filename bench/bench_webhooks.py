@@ -5,6 +5,8 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, trust auth)::
     .venv/bin/python bench/bench_webhooks.py                           # gthread, 2 workers
     .venv/bin/python bench/bench_webhooks.py --worker-class sync
     .venv/bin/python bench/bench_webhooks.py --requests 4000 --concurrency 24 --threads 4
+    .venv/bin/python bench/bench_webhooks.py --reuse-seed    # skip the 40 s load: copy the
+                                                            # database an earlier run kept
 
 What it does, in order: drops and recreates the database ``--database`` (default
 ``tuition_bench``; never the test database), migrates it with ``flask db upgrade``, loads the
@@ -59,13 +61,22 @@ SECRET = "bench-secret-key-not-for-production"
 _ids = itertools.count(7_000_000)
 
 
-def recreate_database(server: str, name: str) -> str:
-    if name in ("test", "postgres", "template0", "template1"):
-        raise SystemExit(f"refusing to drop database {name!r}")
+def recreate_database(server: str, name: str, *, template: str | None = None) -> str:
+    """Drop and create ``name`` (as a copy of ``template`` if given); return its URL."""
+    for db_name in (name, template):
+        if db_name in ("test", "postgres", "template0", "template1"):
+            raise SystemExit(f"refusing to touch database {db_name!r}")
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template
+                                                     else ""))
     return f"{server}/{name}"
+
+
+def database_exists(server: str, name: str) -> bool:
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            (name,)).fetchone() is not None
 
 
 def migrate(url: str) -> None:
@@ -92,11 +103,15 @@ def load_school(app) -> list[tuple[str, int]]:
             BankAccount.account_number == ACCOUNT))
         account.sepay_api_key = API_KEY
         db.session.commit()
-        return list(db.session.execute(
-            select(Invoice.code, Invoice.total_vnd - Invoice.paid_vnd)
-            .where(Invoice.school_id == school.id, Invoice.status == "open")
-            .order_by(Invoice.id)
-        ).tuples())
+        return open_invoices()
+
+
+def open_invoices() -> list[tuple[str, int]]:
+    return [tuple(row) for row in db.session.execute(
+        select(Invoice.code, Invoice.total_vnd - Invoice.paid_vnd)
+        .join(School).where(School.code == "DEMO", Invoice.status == "open")
+        .order_by(Invoice.id)
+    )]
 
 
 def notifications(open_invoices: list[tuple[str, int]], count: int,
@@ -228,18 +243,34 @@ def main() -> int:
     parser.add_argument("--worker-class", choices=["sync", "gthread"], default="gthread")
     parser.add_argument("--threads", type=int, default=4, help="per gthread worker")
     parser.add_argument("--max-seconds", type=float, default=120)
+    parser.add_argument("--reuse-seed", action="store_true",
+                        help="copy the database loaded by an earlier run instead of reloading")
     args = parser.parse_args()
 
-    url = recreate_database(args.server, args.database)
-    os.environ["DATABASE_URL"] = url
+    seed = f"{args.database}_seed"
     t0 = time.perf_counter()
-    migrate(url)
-    app = create_app({"SECRET_KEY": SECRET})
-    try:
-        open_invoices = load_school(app)
-        print(f"setup: migrated and loaded {len(open_invoices)} open invoices "
+    if args.reuse_seed and database_exists(args.server, seed):
+        url = recreate_database(args.server, args.database, template=seed)
+        os.environ["DATABASE_URL"] = url
+        app = create_app({"SECRET_KEY": SECRET})
+        with app.app_context():
+            invoices = open_invoices()
+            db.session.rollback()
+        print(f"setup: copied {seed} ({len(invoices)} open invoices) "
               f"in {time.perf_counter() - t0:.1f} s")
-        bodies = notifications(open_invoices, args.requests, random.Random(2026))
+    else:
+        url = recreate_database(args.server, args.database)
+        os.environ["DATABASE_URL"] = url
+        migrate(url)
+        app = create_app({"SECRET_KEY": SECRET})
+        invoices = load_school(app)
+        with app.app_context():
+            db.engine.dispose()  # no session may stay open on a template database
+        recreate_database(args.server, seed, template=args.database)
+        print(f"setup: migrated and loaded {len(invoices)} open invoices "
+              f"in {time.perf_counter() - t0:.1f} s (kept as {seed} for --reuse-seed)")
+    try:
+        bodies = notifications(invoices, args.requests, random.Random(2026))
         port = free_port()
         server = start_gunicorn(url, port, args)
         try:
@@ -248,9 +279,8 @@ def main() -> int:
             stop(server)
         with app.app_context():
             stored = db.session.scalar(select(func.count()).select_from(BankTransaction))
-            statuses = dict(db.session.execute(
-                select(BankTransaction.status, func.count()).group_by(BankTransaction.status)
-            ).tuples())
+            statuses = {status: n for status, n in db.session.execute(
+                select(BankTransaction.status, func.count()).group_by(BankTransaction.status))}
             report = ledger.verify_school(
                 db.session.scalar(select(School).where(School.code == "DEMO")))
             db.session.rollback()
@@ -278,7 +308,10 @@ def main() -> int:
           f"{report.awaiting_review_vnd:,} đ")
     target = rate >= 400 and p99 < 100
     print(f"target >= 400 req/s with p99 < 100 ms: {'met' if target else 'NOT met'}")
-    consistent = stored == accepted + warm_ups and report.ok and len(results) == args.requests
+    if len(results) < args.requests:
+        print(f"stopped by --max-seconds {args.max_seconds:g} after {len(results)} of "
+              f"{args.requests} requests")
+    consistent = stored == accepted + warm_ups and report.ok
     if not consistent:
         print("CHECK FAILED: stored transactions, accepted requests or ledger disagree")
     return 0 if consistent else 1

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 
 from ..core import paycode
 from ..core.charges import Reduction, charge
@@ -63,7 +63,8 @@ class BillingResult:
     invoices: list[PlannedInvoice]
     skipped_existing: int
     skipped_nothing_to_bill: int
-    issued: list[Invoice] = field(default_factory=list)
+    #: Ids of the invoices issued (empty for a preview).
+    issued: list[int] = field(default_factory=list)
     run: BillingRun | None = None
 
     @property
@@ -248,27 +249,35 @@ def _issue(actor, school, result, codes, due_date, classes, school_days) -> Bill
     db.session.add(run)
     db.session.flush()
     payment_codes = _new_codes(school.payment_prefix, len(result.invoices))
-    invoices = []
-    for planned, code in zip(result.invoices, payment_codes, strict=True):
-        invoice = Invoice(
-            school_id=school.id, student_id=planned.student.id, billing_run_id=run.id, code=code,
-            period=result.period.key, total_vnd=planned.total_vnd, paid_vnd=0,
-            due_date=due_date, status="open" if planned.total_vnd > 0 else "paid",
-        )
-        invoice.lines = [
-            InvoiceLine(position=i, **vars(line)) for i, line in enumerate(planned.lines, 1)
-        ]
-        invoices.append(invoice)
-    db.session.add_all(invoices)
-    db.session.flush()
+    # Bulk INSERTs (one statement per batch, ids returned in order): a 2,000-student run
+    # is two round trips per batch instead of thousands of ORM flush operations.
+    rows = [
+        {"school_id": school.id, "student_id": planned.student.id, "billing_run_id": run.id,
+         "code": code, "period": result.period.key, "total_vnd": planned.total_vnd,
+         "paid_vnd": 0, "due_date": due_date,
+         "status": "open" if planned.total_vnd > 0 else "paid"}
+        for planned, code in zip(result.invoices, payment_codes, strict=True)
+    ]
+    ids = list(db.session.scalars(
+        insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True), rows
+    )) if rows else []
+    lines = [
+        {"invoice_id": invoice_id, "position": position, **vars(line)}
+        for invoice_id, planned in zip(ids, result.invoices, strict=True)
+        for position, line in enumerate(planned.lines, 1)
+    ]
+    if lines:
+        db.session.execute(insert(InvoiceLine), lines)
     # Money a family overpaid before is used first (their credit balance).
-    with_credit = payments.students_with_credit([i.student_id for i in invoices])
-    for invoice in invoices:
-        if invoice.student_id in with_credit:
+    with_credit = payments.students_with_credit([p.student.id for p in result.invoices])
+    if with_credit:
+        for invoice in db.session.scalars(select(Invoice).where(
+            Invoice.id.in_(ids), Invoice.student_id.in_(with_credit)
+        )):
             payments.apply_credit(invoice)
     audit.record(actor, school.id, "billing_run.issue", f"billing_run:{run.id}",
-                 period=result.period.key, invoices=len(invoices), total_vnd=result.total_vnd)
-    result.issued = invoices
+                 period=result.period.key, invoices=len(ids), total_vnd=result.total_vnd)
+    result.issued = ids
     result.run = run
     return result
 
