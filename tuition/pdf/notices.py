@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime
 import functools
 import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -28,10 +27,13 @@ from typing import BinaryIO
 from reportlab.lib.colors import Color, HexColor, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from tuition.pdf.fonts import FONT_BOLD, FONT_ITALIC, FONT_REGULAR, register_fonts
 from tuition.pdf.qrcode_fast import qr_rows
+from tuition.pdf.text import fit_size as _fit_size
+from tuition.pdf.text import nfc as _nfc
+from tuition.pdf.text import width as _width
+from tuition.pdf.text import wrap as _wrap
 from tuition.pdf.writer import PageCanvas, PdfWriter
 
 __all__ = ["LAYOUTS", "Notice", "NoticeLine", "format_vnd", "render_notices"]
@@ -110,41 +112,13 @@ PAYMENT_QR_A4 = 50 * mm
 # Text helpers
 
 
-def _nfc(text: str) -> str:
-    # Roboto has the precomposed Vietnamese letters; decomposed input (common from macOS
-    # keyboards and some spreadsheets) would draw stacked combining marks and extract badly.
-    return unicodedata.normalize("NFC", text)
 
 
-@functools.lru_cache(maxsize=8192)
-def _width(text: str, font: str, size: float) -> float:
-    # Headings, labels and most amounts repeat on every notice; reportlab measures TTF text
-    # in pure Python, so a bounded cache saves a few milliseconds per page.
-    return stringWidth(text, font, size)
 
 
-def _fit_size(text: str, font: str, size: float, max_width: float, min_size: float) -> float:
-    """Largest size <= ``size`` (but not below ``min_size``) at which ``text`` fits."""
-    width = _width(text, font, size)
-    if width <= max_width:
-        return size
-    return max(min_size, size * max_width / width * 0.999)
 
 
-def _wrap(text: str, font: str, size: float, max_width: float) -> list[str]:
-    """Greedy word wrap; a single word wider than the line stays whole on its own line."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if current and _width(candidate, font, size) > max_width:
-            lines.append(current)
-            current = word
-        else:
-            current = candidate
-    if current:
-        lines.append(current)
-    return lines or [""]
+
 
 
 def _fit_lines(

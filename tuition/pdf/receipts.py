@@ -20,7 +20,6 @@ import functools
 import math
 import re
 import struct
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,13 +30,16 @@ from reportlab.lib.colors import Color, HexColor, black, white
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFontFace
 from reportlab.pdfgen.canvas import Canvas
 
 from tuition.pdf.fonts import FONT_BOLD, FONT_ITALIC, FONT_REGULAR, register_fonts
 from tuition.pdf.notices import format_vnd
 from tuition.pdf.qrcode_fast import qr_rows
+from tuition.pdf.text import fit_size as _fit_size
+from tuition.pdf.text import nfc as _nfc
+from tuition.pdf.text import width as _width
+from tuition.pdf.text import wrap as _wrap
 
 __all__ = ["LAYOUTS", "ReceiptDoc", "ReceiptLine", "render_receipts"]
 
@@ -142,10 +144,6 @@ VERIFY_QR = 21 * mm
 # Text helpers
 
 
-def _nfc(text: str) -> str:
-    # Roboto has the precomposed Vietnamese letters; decomposed input (macOS keyboards, some
-    # spreadsheets) would draw stacked combining marks and extract badly.
-    return unicodedata.normalize("NFC", text)
 
 
 def _normalised(r: ReceiptDoc) -> ReceiptDoc:
@@ -165,35 +163,11 @@ def _money(amount: int) -> str:
     return f"{format_vnd(amount)} đ"
 
 
-@functools.lru_cache(maxsize=8192)
-def _width(text: str, font: str, size: float) -> float:
-    # Labels and most amounts repeat on every receipt, and reportlab measures TTF text in
-    # pure Python: the cache is a large part of reaching hundreds of pages a second.
-    return stringWidth(text, font, size)
 
 
-def _fit_size(text: str, font: str, size: float, max_width: float, min_size: float) -> float:
-    """Largest size <= ``size`` (not below ``min_size``) at which ``text`` fits ``max_width``."""
-    width = _width(text, font, size)
-    if width <= max_width:
-        return size
-    return max(min_size, size * max_width / width * 0.999)
 
 
-def _wrap(text: str, font: str, size: float, max_width: float) -> list[str]:
-    """Greedy word wrap; a word wider than the line stays whole on its own line."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if current and _width(candidate, font, size) > max_width:
-            lines.append(current)
-            current = word
-        else:
-            current = candidate
-    if current:
-        lines.append(current)
-    return lines or [""]
+
 
 
 def _fit_lines(
