@@ -157,24 +157,13 @@ def row(txn_id: int, memo: str, amount_in: str = "0.00", amount_out: str = "0.00
 
 
 @pytest.fixture
-def billed(make_school, make_user, api):
-    """A school with 2 students, each with a 500,000 đ invoice, and a SePay API token."""
-    school = make_school(prefix="LQ")
-    _, token = make_user("accountant", school)
-    acct = api(token)
-    acct.upload("/schools/LQD/students/import", ROSTER.encode(), "ds.csv")
-    acct.post("/schools/LQD/fee-items", json={
-        "code": "HOCPHI", "name": "Học phí", "amount_vnd": 500000, "unit": "month"})
-    acct.post("/schools/LQD/billing-runs", json={
-        "period": "2026-09", "fee_items": ["HOCPHI"], "due_date": "2026-09-15"})
+def synced(billed):
+    """The conftest's billed school, with a SePay API token on its account."""
     school = schools.get_school("LQD")
-    school.bank_accounts[0].sepay_api_key = KEY
     school.bank_accounts[0].sepay_api_token = TOKEN
     db.session.commit()
-    acct.codes = {i["student_code"]: i["code"] for i in
-                  acct.get("/schools/LQD/invoices").get_json()["items"]}
-    acct.account = school.bank_accounts[0]
-    return acct
+    billed.account = school.bank_accounts[0]
+    return billed
 
 
 def invoice(acct, student):
@@ -249,15 +238,15 @@ def test_parse_refuses_a_non_object():
 # --------------------------------------------------------------------------- ingesting
 
 
-def test_a_transaction_the_webhook_missed_is_ingested_and_matched(billed, sepay, runner):
-    code = billed.codes["HS001"]
+def test_a_transaction_the_webhook_missed_is_ingested_and_matched(synced, sepay, runner):
+    code = synced.codes["HS001"]
     item = row(5001, f"MBVCB.123.{code} hoc phi be Duong.CT tu 0011", "500000.00",
                reference="FT26000005001")
     sepay.transactions.append(item)
     result = runner.invoke(sync, [])
     assert result.exit_code == 0, result.output
     assert f"Tài khoản {ACCOUNT} (LQD): lấy về 1, mới 1, trùng 0, bị từ chối 0." in result.output
-    assert invoice(billed, "HS001")["status"] == "paid"
+    assert invoice(synced, "HS001")["status"] == "paid"
     (txn,) = stored()
     assert (txn.provider, txn.provider_txn_id, txn.bank_reference, txn.status) == (
         "sepay", "5001", "FT26000005001", "matched")
@@ -273,11 +262,11 @@ def test_a_transaction_the_webhook_missed_is_ingested_and_matched(billed, sepay,
     again = runner.invoke(sync, ["--hours", "2"])
     assert again.exit_code == 0, again.output
     assert "lấy về 1, mới 0, trùng 1" in again.output
-    assert len(stored()) == 1 and invoice(billed, "HS001")["paid_vnd"] == 500_000
+    assert len(stored()) == 1 and invoice(synced, "HS001")["paid_vnd"] == 500_000
 
 
-def test_a_transaction_received_by_webhook_is_a_duplicate(billed, sepay, client, http):
-    code = billed.codes["HS002"]
+def test_a_transaction_received_by_webhook_is_a_duplicate(synced, sepay, client, http):
+    code = synced.codes["HS002"]
     webhook = {"id": 7001, "gateway": "Vietcombank", "transactionDate": recent(),
                "accountNumber": ACCOUNT, "subAccount": "", "code": None, "content": code,
                "transferType": "in", "description": "", "transferAmount": 500_000,
@@ -288,15 +277,15 @@ def test_a_transaction_received_by_webhook_is_a_duplicate(billed, sepay, client,
     assert response.status_code == 200
     before = [(t.id, t.status, t.raw) for t in stored()]
     sepay.transactions.append(row(7001, code, "500000.00", reference="FT26000007001"))
-    result = sync_account(billed.account, session=http, base_url=sepay.url, since=since())
+    result = sync_account(synced.account, session=http, base_url=sepay.url, since=since())
     db.session.commit()
     assert (result.fetched, result.new, result.duplicates, result.rejected) == (1, 0, 1, [])
     assert [(t.id, t.status, t.raw) for t in stored()] == before
-    assert invoice(billed, "HS002")["paid_vnd"] == 500_000
+    assert invoice(synced, "HS002")["paid_vnd"] == 500_000
 
 
-def test_the_same_bank_reference_through_another_channel_is_a_duplicate(billed, sepay, http):
-    code = billed.codes["HS001"]
+def test_the_same_bank_reference_through_another_channel_is_a_duplicate(synced, sepay, http):
+    code = synced.codes["HS001"]
     casso = BankNotification(
         provider="casso", provider_txn_id="c-1", account_number=ACCOUNT, direction="in",
         amount_vnd=500_000, memo=code, bank_reference="FT26REF0001",
@@ -306,29 +295,29 @@ def test_the_same_bank_reference_through_another_channel_is_a_duplicate(billed, 
     payments.process(txn.id)
     db.session.commit()
     sepay.transactions.append(row(7002, code, "500000.00", reference="FT26REF0001"))
-    result = sync_account(billed.account, session=http, base_url=sepay.url, since=since())
+    result = sync_account(synced.account, session=http, base_url=sepay.url, since=since())
     db.session.commit()
     assert (result.new, result.duplicates) == (0, 1)
     (only,) = stored()
     assert only.provider == "casso"
-    assert invoice(billed, "HS001")["paid_vnd"] == 500_000
+    assert invoice(synced, "HS001")["paid_vnd"] == 500_000
 
 
-def test_a_webhook_row_stored_but_never_processed_is_completed(billed, sepay, http):
-    code = billed.codes["HS001"]
+def test_a_webhook_row_stored_but_never_processed_is_completed(synced, sepay, http):
+    code = synced.codes["HS001"]
     item = row(7003, code, "500000.00")
     payments.record(parse_transaction(item), json.dumps(item))  # the worker died here
     db.session.commit()
     sepay.transactions.append(item)
-    result = sync_account(billed.account, session=http, base_url=sepay.url, since=since())
+    result = sync_account(synced.account, session=http, base_url=sepay.url, since=since())
     db.session.commit()
     assert (result.new, result.duplicates) == (0, 1)
     assert stored()[0].status == "matched"
 
 
-def test_outgoing_transfers_are_stored_as_out_and_ignored(billed, sepay, http):
+def test_outgoing_transfers_are_stored_as_out_and_ignored(synced, sepay, http):
     sepay.transactions.append(row(7004, "tra tien dien", amount_out="200000.00"))
-    result = sync_account(billed.account, session=http, base_url=sepay.url, since=since())
+    result = sync_account(synced.account, session=http, base_url=sepay.url, since=since())
     db.session.commit()
     assert result.new == 1
     (txn,) = stored()
@@ -337,21 +326,21 @@ def test_outgoing_transfers_are_stored_as_out_and_ignored(billed, sepay, http):
 
 
 def test_a_malformed_row_is_rejected_and_reported_while_others_are_ingested(
-        billed, sepay, runner):
+        synced, sepay, runner):
     sepay.transactions += [
-        row(8001, billed.codes["HS001"], "500000.00"),
+        row(8001, synced.codes["HS001"], "500000.00"),
         row(8002, "hoc phi", "12.5"),
-        row(8003, billed.codes["HS002"], "500000.00"),
+        row(8003, synced.codes["HS002"], "500000.00"),
     ]
     result = runner.invoke(sync, [])
     assert result.exit_code == 1
     assert "lấy về 3, mới 2, trùng 0, bị từ chối 1." in result.stdout
     assert "Giao dịch SePay 8002" in result.stderr and "'12.5'" in result.stderr
     assert sorted(t.provider_txn_id for t in stored()) == ["8001", "8003"]
-    assert invoice(billed, "HS002")["status"] == "paid"
+    assert invoice(synced, "HS002")["status"] == "paid"
 
 
-def test_rows_for_another_account_are_rejected(billed, sepay, http):
+def test_rows_for_another_account_are_rejected(synced, sepay, http):
     sepay.tokens[TOKEN].add("9999999999")
     sepay.transactions.append(row(8004, "x", "100000.00", account="9999999999"))
 
@@ -361,7 +350,7 @@ def test_rows_for_another_account_are_rejected(billed, sepay, http):
                                     "transactions": sepay.transactions}).encode()
 
     sepay.answer = ignoring_the_filter
-    result = sync_account(billed.account, session=http, base_url=sepay.url, since=since())
+    result = sync_account(synced.account, session=http, base_url=sepay.url, since=since())
     assert result.new == 0 and len(result.rejected) == 1
     assert "tài khoản khác" in result.rejected[0]
     assert stored() == []
@@ -396,8 +385,8 @@ def test_rate_limited_once_then_served(sepay, http):
 # --------------------------------------------------------------------------- failures
 
 
-def test_a_wrong_token_is_a_clear_error_and_a_failing_exit(billed, sepay, runner, http):
-    billed.account.sepay_api_token = "not-the-token"
+def test_a_wrong_token_is_a_clear_error_and_a_failing_exit(synced, sepay, runner, http):
+    synced.account.sepay_api_token = "not-the-token"
     db.session.commit()
     result = runner.invoke(sync, ["--school", "LQD"])
     assert result.exit_code == 1
@@ -407,24 +396,24 @@ def test_a_wrong_token_is_a_clear_error_and_a_failing_exit(billed, sepay, runner
         fetch_transactions(http, sepay.url, "nope", ACCOUNT, since())
 
 
-def test_one_failing_account_does_not_lose_another(billed, sepay, runner, make_school):
+def test_one_failing_account_does_not_lose_another(synced, sepay, runner, make_school):
     other = make_school("NTH", prefix="NT", name="Trường Tiểu học Nguyễn Trãi",
                         account="0022002222222")
     other.bank_accounts[0].sepay_api_token = "revoked-token"
     db.session.commit()
-    sepay.transactions.append(row(9200, billed.codes["HS001"], "500000.00"))
+    sepay.transactions.append(row(9200, synced.codes["HS001"], "500000.00"))
     result = runner.invoke(sync, [])
     assert result.exit_code == 1
     assert f"Tài khoản {ACCOUNT} (LQD): lấy về 1, mới 1" in result.stdout
     assert "Tài khoản 0022002222222 (NTH): LỖI" in result.stderr
     assert [t.provider_txn_id for t in stored()] == ["9200"]
-    assert invoice(billed, "HS001")["status"] == "paid"
+    assert invoice(synced, "HS001")["status"] == "paid"
 
 
-def test_the_deployment_token_serves_accounts_without_their_own(billed, sepay, app, http):
-    billed.account.sepay_api_token = None
+def test_the_deployment_token_serves_accounts_without_their_own(synced, sepay, app, http):
+    synced.account.sepay_api_token = None
     db.session.commit()
-    sepay.transactions.append(row(9300, billed.codes["HS001"], "500000.00"))
+    sepay.transactions.append(row(9300, synced.codes["HS001"], "500000.00"))
     assert sync_all(session=http, base_url=sepay.url, since=since()) == []
     ((account, outcome),) = sync_all(session=http, base_url=sepay.url, since=since(),
                                      deployment_token=TOKEN)
@@ -438,12 +427,12 @@ def test_no_token_anywhere_is_a_failing_exit(make_school, sepay, runner):
     assert sepay.requests == []
 
 
-def test_server_down_is_a_clear_error(billed, sepay, app, runner, http):
+def test_server_down_is_a_clear_error(synced, sepay, app, runner, http):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
     with pytest.raises(SyncError) as caught:
-        sync_account(billed.account, session=http, base_url=dead, since=since())
+        sync_account(synced.account, session=http, base_url=dead, since=since())
     assert caught.value.message_vi.startswith("Không kết nối được tới SePay")
     app.config["SEPAY_API_URL"] = dead
     result = runner.invoke(sync, [])
