@@ -30,6 +30,7 @@ takes the term's invoices and those of September to December 2026; a month takes
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import unicodedata
 from collections import defaultdict
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, BinaryIO
 
-from sqlalchemy import and_, case, distinct, exists, func, or_, select
+from sqlalchemy import and_, case, distinct, exists, func, select
 from sqlalchemy.orm import aliased
 
 from ..core.names import sort_key
@@ -149,6 +150,12 @@ def _int(value: Any) -> int:
 
 def _rate(collected: int, expected: int) -> float | None:
     return round(collected / expected, 4) if expected else None
+
+
+@functools.lru_cache(maxsize=65_536)
+def _name_key(full_name: str) -> tuple:
+    """:func:`sort_key`, remembered: it costs ~0.1 ms a name, and names rarely change."""
+    return sort_key(full_name)
 
 
 def _grade_rank(grade: str) -> int:
@@ -263,40 +270,44 @@ def _by_class(live: list) -> list[dict]:
     return sorted(found, key=lambda r: (_grade_rank(r["grade"]), r["class"], r["school_year"]))
 
 
-def _simple_invoice():
-    """Invoices whose split by line needs no arithmetic: no credit line, and nothing or all
-    paid. Each line then counts its own amount as expected, and as collected if paid."""
+def _credit_line():
     credit_line = aliased(InvoiceLine)
-    has_credit = exists().where(credit_line.invoice_id == Invoice.id, credit_line.amount_vnd < 0)
-    return and_(~has_credit, or_(Invoice.paid_vnd == 0, Invoice.paid_vnd >= Invoice.total_vnd))
+    return exists().where(credit_line.invoice_id == Invoice.id, credit_line.amount_vnd < 0)
+
+
+_PARTLY_PAID = and_(Invoice.paid_vnd > 0, Invoice.paid_vnd < Invoice.total_vnd)
 
 
 def _by_fee_item(school: School, live: list) -> list[dict]:
-    """Per fee item: the aggregate for simple invoices, :func:`split_invoice` for the rest."""
+    """Per fee item. Most invoices need no arithmetic (no credit line, nothing or all paid):
+    each line counts its amount as expected, and as collected if paid; those are summed in
+    SQL. The others, partly paid or with a credit line, go through :func:`split_invoice`."""
     sums: dict[int | None, list[int]] = defaultdict(lambda: [0, 0, 0])  # billed, credit, paid
-    simple = _simple_invoice()
     settled = Invoice.paid_vnd >= Invoice.total_vnd
     for item_id, billed, collected in db.session.execute(
         select(InvoiceLine.fee_item_id, func.sum(InvoiceLine.amount_vnd),
                func.sum(case((settled, InvoiceLine.amount_vnd), else_=0)))
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(*live, simple, InvoiceLine.amount_vnd > 0)
+        .where(*live, ~_PARTLY_PAID, ~_credit_line(), InvoiceLine.amount_vnd > 0)
         .group_by(InvoiceLine.fee_item_id)
     ):
         sums[item_id][0] += _int(billed)
         sums[item_id][2] += _int(collected)
-    rows = db.session.execute(
-        select(Invoice.id, Invoice.paid_vnd, InvoiceLine.fee_item_id, InvoiceLine.amount_vnd)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(*live, ~simple)
-        .order_by(Invoice.id, InvoiceLine.position)
-    )
-    for _invoice_id, paid, lines in _per_invoice(rows):
-        for share in split_invoice(lines, paid):
-            total = sums[share.key]
-            total[0] += share.billed_vnd
-            total[1] += share.credit_vnd
-            total[2] += share.collected_vnd
+    # Two disjoint queries rather than one with "partly paid OR has a credit line": an EXISTS
+    # under OR cannot be a semi-join, and PostgreSQL then hashes every credit line it has.
+    for rest in (_PARTLY_PAID, and_(~_PARTLY_PAID, _credit_line())):
+        rows = db.session.execute(
+            select(Invoice.id, Invoice.paid_vnd, InvoiceLine.fee_item_id, InvoiceLine.amount_vnd)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(*live, rest)
+            .order_by(Invoice.id, InvoiceLine.position)
+        )
+        for _invoice_id, paid, lines in _per_invoice(rows):
+            for share in split_invoice(lines, paid):
+                total = sums[share.key]
+                total[0] += share.billed_vnd
+                total[1] += share.credit_vnd
+                total[2] += share.collected_vnd
 
     items = _fee_items(school)
     found = []
@@ -436,7 +447,7 @@ def _arrears_rows(owed: list, today: date) -> list[dict]:
         .join(Classroom, Classroom.id == Student.classroom_id)
         .where(*owed)
     ).all()
-    rows.sort(key=lambda r: (_grade_rank(r[11]), r[10], sort_key(r[7]), r[6], r[2], r[1]))
+    rows.sort(key=lambda r: (_grade_rank(r[11]), r[10], _name_key(r[7]), r[6], r[2], r[1]))
     return [
         {"invoice_id": invoice_id, "student_code": student_code, "student_name": name,
          "class": class_name, "grade": grade, "guardian_name": guardian or "",
