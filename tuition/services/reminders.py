@@ -8,8 +8,6 @@ rosters and parents, so every text cell is escaped with a leading apostrophe.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +16,7 @@ from sqlalchemy import select
 from ..core.money import format_vnd
 from ..extensions import db
 from ..models import Classroom, Invoice, School, Student, User
+from ..spreadsheets import csv_bytes, xlsx_bytes
 from .access import require_read
 from .links import ensure_token, parent_url
 
@@ -31,7 +30,6 @@ DEFAULT_TEMPLATE = (
 )
 
 #: Cells starting with these characters are formulas to a spreadsheet.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 HEADERS = ("Lớp", "Mã học sinh", "Học sinh", "Phụ huynh", "Số điện thoại",
            "Số tiền (đ)", "Hạn nộp", "Số ngày quá hạn", "Đường dẫn", "Tin nhắn")
@@ -118,17 +116,10 @@ def render_message(template: str, reminder: Reminder, school: School) -> str:
     return text
 
 
-def safe_cell(value: object) -> object:
-    """A text cell a spreadsheet will show as text, never run as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def export_rows(reminders: list[Reminder], template: str, school: School) -> list[list]:
     """One row per student (escaped), in the order of :data:`HEADERS`."""
     return [
-        [safe_cell(cell) for cell in (
+        [cell for cell in (
             r.class_name, r.student.code, r.student.full_name, r.guardian_name,
             r.guardian_phone, r.amount_vnd, r.due_date.strftime("%d/%m/%Y"), r.days_overdue,
             r.link, render_message(template, r, school),
@@ -138,30 +129,8 @@ def export_rows(reminders: list[Reminder], template: str, school: School) -> lis
 
 
 def to_csv(rows: list[list]) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel reads the Vietnamese letters right."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADERS)
-    writer.writerows(rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes(HEADERS, rows)
 
 
 def to_xlsx(rows: list[list]) -> bytes:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Nhắc nộp"
-    sheet.append(HEADERS)
-    for row in rows:
-        sheet.append(row)
-        # openpyxl takes any string starting with "=" for a formula; the escaped ones don't,
-        # and storing every text cell as a string keeps it that way.
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    for column, width in zip("ABCDEFGHIJ", (8, 12, 26, 24, 14, 14, 12, 10, 40, 80), strict=True):
-        sheet.column_dimensions[column].width = width
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes("Nhắc nộp", HEADERS, rows, widths=(8, 12, 26, 24, 14, 14, 12, 10, 40, 80))

@@ -29,10 +29,7 @@ takes the term's invoices and those of September to December 2026; a month takes
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
-import unicodedata
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -56,6 +53,8 @@ from ..models import (
     Student,
     User,
 )
+from ..pdf.arrears import render_arrears
+from ..spreadsheets import csv_bytes, xlsx_bytes
 from .access import require_read
 from .errors import Invalid
 
@@ -74,7 +73,6 @@ AGING = (
 #: Lines without a fee item (adjustments that charge) are reported under this name.
 OTHER_ITEM = ("", "Khoản khác (điều chỉnh)")
 #: What Excel and LibreOffice read as the start of a formula (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --------------------------------------------------------------------------------------------
@@ -527,24 +525,14 @@ def _flat(report: dict) -> tuple[list[tuple[str, str]], list[dict]]:
     return columns, [row for group in report["groups"] for row in group["items"]]
 
 
-def inert(value: str) -> str:
-    """A text cell a spreadsheet will not run: a leading apostrophe before a formula start."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def arrears_csv(actor: User, school: School, *, period: str | None, group_by: str | None,
                 today: date, overdue_only: bool = False) -> bytes:
     """The arrears list as CSV, UTF-8 with a byte order mark so Excel shows Vietnamese."""
     report = arrears(actor, school, period=period, group_by=group_by, today=today,
                      overdue_only=overdue_only)
     columns, rows = _flat(report)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([title for _, title in columns])
-    for row in rows:
-        writer.writerow([inert(v) if isinstance(v := row[name], str) else v
-                         for name, _ in columns])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes([title for _, title in columns],
+                     ([row[name] for name, _ in columns] for row in rows))
 
 
 _XLSX_WIDTHS = {"student_code": 12, "student_name": 28, "class": 8, "grade": 7,
@@ -555,55 +543,16 @@ _XLSX_WIDTHS = {"student_code": 12, "student_name": 28, "class": 8, "grade": 7,
 
 def arrears_xlsx(actor: User, school: School, *, period: str | None, group_by: str | None,
                  today: date, overdue_only: bool = False) -> bytes:
-    """The arrears list as an Excel workbook (write-only mode: rows are streamed out).
-
-    Text is always written as text: a name like ``=HYPERLINK(...)`` would otherwise become a
-    formula, because openpyxl takes any string starting with "=" for one.
-    """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
+    """The arrears list as an Excel workbook, streamed row by row; text stays text."""
     report = arrears(actor, school, period=period, group_by=group_by, today=today,
                      overdue_only=overdue_only)
     columns, rows = _flat(report)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Công nợ")
-    for index, (name, _) in enumerate(columns, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = _XLSX_WIDTHS[name]
-    sheet.freeze_panes = "A2"
-    last = get_column_letter(len(columns))
-    sheet.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
-    bold = Font(bold=True)
-
-    def text(value: str, **style) -> WriteOnlyCell:
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.data_type = "s"
-        if value.startswith(_FORMULA_START):
-            cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
-        for attribute, setting in style.items():
-            setattr(cell, attribute, setting)
-        return cell
-
-    sheet.append([text(title, font=bold) for _, title in columns])
-    for row in rows:
-        cells = []
-        for name, _ in columns:
-            value = row[name]
-            if name == "due_date":
-                cell = WriteOnlyCell(sheet, value=date.fromisoformat(value))
-                cell.number_format = "DD/MM/YYYY"
-            elif isinstance(value, int):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "#,##0"
-            else:
-                cell = text(value)
-            cells.append(cell)
-        sheet.append(cells)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes(
+        "Công nợ", [title for _, title in columns],
+        ([date.fromisoformat(row[name]) if name == "due_date" else row[name]
+          for name, _ in columns] for row in rows),
+        widths=[_XLSX_WIDTHS[name] for name, _ in columns],
+    )
 
 
 def arrears_pdf(actor: User, school: School, *, period: str | None, group_by: str | None,
@@ -612,138 +561,4 @@ def arrears_pdf(actor: User, school: School, *, period: str | None, group_by: st
     written to ``out`` as soon as it is full. Returns the number of pages."""
     report = arrears(actor, school, period=period, group_by=group_by, today=today,
                      overdue_only=overdue_only)
-    return _render_arrears_pdf(report, out)
-
-
-# --------------------------------------------------------------------------------------------
-# The printed list. It belongs in tuition/pdf/ (rendering from plain data, no DB); it takes
-# only the report dict, so it can move there as it is.
-
-_PDF_COLUMNS = (
-    # key, title, width (pt), right-aligned
-    ("no", "STT", 24, True),
-    ("student_code", "Mã HS", 52, False),
-    ("student_name", "Họ và tên", 120, False),
-    ("class", "Lớp", 34, False),
-    ("guardian_name", "Phụ huynh", 104, False),
-    ("guardian_phone", "Điện thoại", 62, False),
-    ("period", "Kỳ thu", 58, False),
-    ("invoice_code", "Mã hóa đơn", 62, False),
-    ("total_vnd", "Phải nộp", 62, True),
-    ("paid_vnd", "Đã nộp", 62, True),
-    ("balance_vnd", "Còn nợ", 62, True),
-    ("due_date", "Hạn nộp", 52, False),
-    ("days_overdue", "Quá hạn", 40, True),
-)
-_FONT_SIZE = 8
-_ROW = 13.0
-_MARGIN = 28.0
-
-
-def _render_arrears_pdf(report: dict, out: BinaryIO) -> int:
-    from reportlab.lib.colors import HexColor, black
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
-    from ..core.money import format_vnd
-    from ..pdf.fonts import FONT_BOLD, FONT_REGULAR, register_fonts
-    from ..pdf.writer import PdfWriter
-
-    register_fonts()
-    width, height = landscape(A4)
-    shade, rule = HexColor("#E8EEF4"), HexColor("#9AA5B1")
-    title = f"Danh sách công nợ - {report['school_name']}"
-    pdf = PdfWriter(out, (width, height), title=title, creator="tuition")
-    period = report["period"] or "tất cả các kỳ"
-    day = date.fromisoformat(report["today"]).strftime("%d/%m/%Y")
-    bottom = _MARGIN + 14
-    pages = 0
-    page = None
-    y = 0.0
-
-    def fit(text: str, limit: float, font: str) -> str:
-        text = unicodedata.normalize("NFC", text)
-        if stringWidth(text, font, _FONT_SIZE) <= limit:
-            return text
-        while text and stringWidth(text + "…", font, _FONT_SIZE) > limit:
-            text = text[:-1]
-        return text + "…"
-
-    def cells(values: dict, font: str) -> None:
-        x = _MARGIN
-        for key, _title, col_width, right in _PDF_COLUMNS:
-            value = values.get(key, "")
-            text = fit(str(value), col_width - 4, font)
-            if right:
-                page.drawText(x + col_width - 2 - stringWidth(text, font, _FONT_SIZE),
-                              y - _ROW + 4, text, font, _FONT_SIZE)
-            else:
-                page.drawText(x + 2, y - _ROW + 4, text, font, _FONT_SIZE)
-            x += col_width
-
-    def finish() -> None:
-        nonlocal page, pages
-        pages += 1
-        page.setFillColor(black)
-        page.drawText(width - _MARGIN - 40, _MARGIN, f"Trang {pages}", FONT_REGULAR, 8)
-        pdf.add_page(page)
-        page = None
-
-    def start() -> None:
-        nonlocal page, y
-        page = pdf.canvas()
-        page.setFillColor(black)
-        page.drawText(_MARGIN, height - _MARGIN - 12, "DANH SÁCH CÔNG NỢ", FONT_BOLD, 13)
-        page.drawText(_MARGIN, height - _MARGIN - 28,
-                      unicodedata.normalize("NFC", f"{report['school_name']} - Kỳ thu: "
-                                                   f"{period} - Tính đến ngày {day}"),
-                      FONT_REGULAR, 9)
-        y = height - _MARGIN - 40
-        table_width = sum(c[2] for c in _PDF_COLUMNS)
-        page.setFillColor(shade)
-        page.rect(_MARGIN, y - _ROW - 2, table_width, _ROW + 2, stroke=0, fill=1)
-        page.setFillColor(black)
-        y -= 1
-        cells({key: col_title for key, col_title, _w, _r in _PDF_COLUMNS}, FONT_BOLD)
-        y -= _ROW + 1
-        page.setStrokeColor(rule)
-        page.setLineWidth(0.5)
-        page.line(_MARGIN, y, _MARGIN + table_width, y)
-
-    def emit(values: dict, font: str = FONT_REGULAR) -> None:
-        nonlocal y
-        if page is None or y - _ROW < bottom:
-            if page is not None:
-                finish()
-            start()
-        cells(values, font)
-        y -= _ROW
-
-    def money(values: dict) -> dict:
-        return {k: format_vnd(values[k]) for k in ("total_vnd", "paid_vnd", "balance_vnd")}
-
-    number = 0
-
-    def rows(items: list[dict]) -> None:
-        nonlocal number
-        for row in items:
-            number += 1
-            emit({**row, **money(row), "no": number,
-                  "due_date": date.fromisoformat(row["due_date"]).strftime("%d/%m/%Y"),
-                  "days_overdue": row["days_overdue"] or ""})
-
-    if report["group_by"] is None:
-        rows(report["items"])
-    else:
-        for group in report["groups"]:
-            emit({"student_name": group["label"]}, FONT_BOLD)
-            rows(group["items"])
-            emit({"student_name": f"Cộng {group['label']}", **money(group)}, FONT_BOLD)
-    totals = report["totals"]
-    if totals["invoices"] == 0:
-        emit({"student_name": "Không có khoản nợ nào."})
-    emit({"student_name": f"Tổng cộng: {totals['students']} học sinh", **money(totals)},
-         FONT_BOLD)
-    finish()
-    pdf.close()
-    return pages
+    return render_arrears(report, out)

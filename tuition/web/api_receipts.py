@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 
@@ -11,6 +10,7 @@ from flask import Response, g, jsonify, request, send_file
 from ..extensions import db
 from ..services import parents, receipts, students
 from ..services.errors import Invalid, not_found
+from ..spreadsheets import csv_bytes
 from .api import _school, authenticated, bp, json_body
 
 
@@ -101,16 +101,13 @@ def parent_links(code: str):
     rows = parents.link_rows(g.user, school)
     db.session.commit()  # tokens created for students imported before links existed
     if request.args.get("format") == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["Mã học sinh", "Họ và tên", "Lớp", "Phụ huynh", "Số điện thoại",
-                         "Đường dẫn"])
-        for row in rows:
-            writer.writerow([row["student_code"], row["student_name"], row["class"],
-                             row["guardian_name"], row["guardian_phone"], row["link"]])
-        return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition":
-                                 f"attachment; filename=duong-dan-{school.code}.csv"})
+        body = csv_bytes(
+            ["Mã học sinh", "Họ và tên", "Lớp", "Phụ huynh", "Số điện thoại", "Đường dẫn"],
+            ([row["student_code"], row["student_name"], row["class"], row["guardian_name"],
+              row["guardian_phone"], row["link"]] for row in rows),
+        )
+        return Response(body, mimetype="text/csv", headers={
+            "Content-Disposition": f"attachment; filename=duong-dan-{school.code}.csv"})
     return jsonify({"items": rows, "count": len(rows)})
 
 
