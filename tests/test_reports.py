@@ -35,6 +35,7 @@ from pypdf import PdfReader
 from tests.helpers import KEY, send_sepay, sepay_body
 from tuition.extensions import db
 from tuition.importing.adjustments import AdjustmentRow
+from tuition.pdf.arrears import render_arrears
 from tuition.services import fees, reports, schools, students
 
 TODAY = date(2026, 11, 20)
@@ -384,7 +385,7 @@ def test_pdf_repeats_the_header_on_every_page():
               "totals": {"invoices": 120, "students": 120, "total_vnd": 60_000_000,
                          "paid_vnd": 0, "balance_vnd": 60_000_000}}
     out = io.BytesIO()
-    pages = reports._render_arrears_pdf(report, out)
+    pages = render_arrears(report, out)
     reader = PdfReader(io.BytesIO(out.getvalue()))
     assert pages == len(reader.pages) >= 3
     texts = [unicodedata.normalize("NFC", p.extract_text()) for p in reader.pages]
