@@ -3,6 +3,7 @@ Vietnamese alphabet (a ă â b c d đ e ê ... o ô ơ ... u ư ...), tones brea
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 _ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
@@ -12,18 +13,20 @@ _LETTER_MARKS = {"\u0306", "\u0302", "\u031b"}
 _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 
 
+@functools.lru_cache(maxsize=4096)
+def _char_key(char: str) -> tuple[int, int]:
+    """(rank of the letter in the Vietnamese alphabet, tone) of one lower-case character."""
+    base, *marks = unicodedata.normalize("NFD", char)
+    letter = unicodedata.normalize("NFC", base + "".join(m for m in marks if m in _LETTER_MARKS))
+    return _RANK.get(letter, 100 + ord(letter)), sum(_TONES.get(m, 0) for m in marks)
+
+
 def _word_key(word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    letters: list[int] = []
-    tones: list[int] = []
-    for char in word.lower():
-        base, *marks = unicodedata.normalize("NFD", char)
-        letter = unicodedata.normalize("NFC", base + "".join(m for m in marks
-                                                            if m in _LETTER_MARKS))
-        letters.append(_RANK.get(letter, 100 + ord(letter)))
-        tones.append(sum(_TONES.get(m, 0) for m in marks))
-    return tuple(letters), tuple(tones)
+    keys = [_char_key(char) for char in unicodedata.normalize("NFC", word.lower())]
+    return tuple(k[0] for k in keys), tuple(k[1] for k in keys)
 
 
+@functools.lru_cache(maxsize=65536)
 def sort_key(full_name: str) -> tuple:
     """Order by given name, then family and middle names, as Vietnamese class lists are."""
     words = full_name.split()
