@@ -34,6 +34,7 @@ from ..models.fees import UNITS
 from . import audit, payments
 from .access import require_manage
 from .errors import Conflict, Invalid
+from .students import class_name_key
 
 
 @dataclass
@@ -132,7 +133,7 @@ def run_billing(
         .order_by(Classroom.name, Student.full_name, Student.code)
     )
     if classes:
-        wanted = [c.strip().upper() for c in classes]
+        wanted = [class_name_key(c) for c in classes]
         known = set(db.session.scalars(
             select(Classroom.name).where(Classroom.school_id == school.id,
                                          Classroom.name.in_(wanted))

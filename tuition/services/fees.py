@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager, selectinload
 
 from ..core.money import require_vnd
 from ..extensions import db
@@ -169,3 +170,73 @@ def add_adjustments(actor: User, school: School, rows: Sequence[AdjustmentRow]) 
                      amount_vnd=row.amount_vnd, description=row.description)
     db.session.flush()
     return len(rows)
+
+
+def unenrol(actor: User, school: School, student: Student, item: FeeItem) -> bool:
+    """End a student's subscription to an opt-in item; False when there was none.
+
+    Invoices already issued keep their lines; only later billing runs stop charging it.
+    """
+    require_manage(actor, school)
+    enrolment = db.session.scalar(
+        select(Enrolment).where(Enrolment.student_id == student.id,
+                                Enrolment.fee_item_id == item.id)
+    )
+    if enrolment is None:
+        return False
+    db.session.delete(enrolment)
+    db.session.flush()
+    audit.record(actor, school.id, "enrolment.remove", f"student:{student.code}", item=item.code)
+    return True
+
+
+def set_enrolments(actor: User, school: School, item: FeeItem, students: Sequence[Student],
+                   enrolled_ids: set[int]) -> tuple[int, int]:
+    """Make exactly ``enrolled_ids`` of ``students`` (say, one class) enrolled in ``item``.
+
+    Returns (added, removed). Students outside ``students`` are left as they are.
+    """
+    require_manage(actor, school)
+    current = enrolled_student_ids(item)
+    added = removed = 0
+    for student in students:
+        if student.school_id != school.id:
+            raise NotFound("Không tìm thấy học sinh.", "Student not found.")
+        if student.id in enrolled_ids and student.id not in current:
+            enrol(actor, school, student, item)
+            added += 1
+        elif student.id not in enrolled_ids and student.id in current:
+            unenrol(actor, school, student, item)
+            removed += 1
+    return added, removed
+
+
+def enrolled_student_ids(item: FeeItem) -> set[int]:
+    return set(db.session.scalars(
+        select(Enrolment.student_id).where(Enrolment.fee_item_id == item.id)
+    ))
+
+
+def list_fee_items(school: School) -> list[FeeItem]:
+    return list(db.session.scalars(
+        select(FeeItem).where(FeeItem.school_id == school.id).order_by(FeeItem.code)
+    ))
+
+
+def list_exemptions(school: School) -> list[Exemption]:
+    """The school's exemptions, newest first, with their students loaded."""
+    return list(db.session.scalars(
+        select(Exemption).join(Exemption.student)
+        .where(Student.school_id == school.id)
+        .options(contains_eager(Exemption.student))
+        .order_by(Exemption.id.desc())
+    ))
+
+
+def list_adjustments(school: School, limit: int = 200) -> list[Adjustment]:
+    """The school's latest adjustments, newest first, with their students loaded."""
+    return list(db.session.scalars(
+        select(Adjustment).where(Adjustment.school_id == school.id)
+        .options(selectinload(Adjustment.student))
+        .order_by(Adjustment.id.desc()).limit(limit)
+    ))

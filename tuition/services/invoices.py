@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from ..core import vietqr
 from ..core.banks import bank_by_bin
@@ -24,6 +24,7 @@ from ..pdf.notices import Notice, NoticeLine
 from .access import require_read
 from .errors import Invalid, not_found
 from .links import parent_url
+from .students import class_name_key
 
 MEMO_MAX = 25
 NOTICE_BATCH = 200
@@ -56,6 +57,7 @@ def list_invoices(actor: User, school: School, *, status: str | None = None,
         .join(Invoice.student)
         .join(Student.classroom)
         .where(Invoice.school_id == school.id)
+        .options(contains_eager(Invoice.student).contains_eager(Student.classroom))
     )
     if status:
         if status not in ("open", "partial", "paid", "cancelled", "unpaid"):
@@ -66,7 +68,7 @@ def list_invoices(actor: User, school: School, *, status: str | None = None,
         else:
             query = query.where(Invoice.status == status)
     if class_name:
-        query = query.where(Classroom.name == class_name.strip().upper())
+        query = query.where(Classroom.name == class_name_key(class_name))
     if period:
         query = query.where(Invoice.period == period.strip().upper())
     found = db.session.scalars(query)
@@ -211,7 +213,7 @@ def notices_for_class(
                Invoice.status.in_(("open", "partial")))
     )
     if class_name:
-        query = query.where(Classroom.name == class_name.strip().upper())
+        query = query.where(Classroom.name == class_name_key(class_name))
     # Only the ids are held; invoices are loaded a batch at a time, in class-list order.
     order = [row.id for row in sorted(db.session.execute(query),
                                       key=lambda r: (r[1], sort_key(r[2]), r[0]))]
