@@ -3,49 +3,14 @@
 from __future__ import annotations
 
 import io
-import os
-import shutil
-import threading
 
-import pytest
 from PIL import Image
 from pyzbar.pyzbar import decode
-from werkzeug.serving import make_server
 
 from tests.helpers import send_sepay, sepay_body
 from tuition.core import vietqr
 from tuition.extensions import db
 from tuition.models import Student
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-if CHROMIUM is None and os.environ.get("CI") != "true":
-    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
-        )
-        yield browser
-        browser.close()
 
 
 def test_parent_sees_amount_scans_qr_and_sees_payment_arrive(app, client, billed, live_server,
