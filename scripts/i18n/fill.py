@@ -1,6 +1,6 @@
 """Fill English translations into the catalogue from a JSON table {Vietnamese: English}.
 
-Usage: .venv/bin/python scripts/i18n/fill.py table.json   (then: bash scripts/i18n.sh)
+Usage: .venv/bin/python scripts/i18n/fill.py table.json [more.json ...] (later tables win)
 Prints the source strings that still have no translation.
 """
 
@@ -13,8 +13,10 @@ PATH = "tuition/translations/en/LC_MESSAGES/messages.po"
 
 
 def main() -> None:
-    with open(sys.argv[1], encoding="utf-8") as handle:
-        table = json.load(handle)
+    table: dict[str, str] = {}
+    for path in sys.argv[1:]:
+        with open(path, encoding="utf-8") as handle:
+            table.update(json.load(handle))
     with open(PATH, "rb") as handle:
         catalog = read_po(handle, locale="en")
     missing = []
@@ -25,7 +27,10 @@ def main() -> None:
         if key in table:
             message.string = table[key]
             message.flags.discard("fuzzy")
-        elif not message.string:
+        elif not message.string or "fuzzy" in message.flags:
+            # pybabel's fuzzy guesses are often wrong ("Phải nộp" -> "Reminders"): drop them.
+            message.string = ""
+            message.flags.discard("fuzzy")
             missing.append(key)
     with open(PATH, "wb") as handle:
         write_po(handle, catalog, width=100)
