@@ -21,7 +21,10 @@ exactly the accepted (200) requests and that the ledger verifies, prints the fig
 gunicorn. Bounded: at most ``--requests`` requests and ``--max-seconds`` of sending.
 
 The load generator, gunicorn and PostgreSQL share this machine's cores: on a 2-core box the
-figures are for the whole stack on 2 cores, client included.
+figures are for the whole stack on 2 cores, client included. It also prints the CPU time per
+request of the gunicorn processes, of the PostgreSQL backends serving the database and of the
+client itself (from ``/proc``, over the timed part): unlike req/s, that figure holds when other
+jobs are loading the machine.
 """
 
 from __future__ import annotations
@@ -181,11 +184,13 @@ def stop(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float):
+def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float,
+          processes=lambda: {}):
     """Send every body once over ``concurrency`` keep-alive connections.
 
-    Returns (results, wall seconds, warm-up requests); results are (HTTP status, seconds)
-    per timed request.
+    Returns (results, wall seconds, warm-up requests, CPU seconds by process group); results
+    are (HTTP status, seconds) per timed request. ``processes`` names the server processes
+    whose CPU time is measured over the timed part (after the warm-up).
     """
     headers = {"Authorization": f"Apikey {API_KEY}", "Content-Type": "application/json"}
     work = iter(bodies)
@@ -222,10 +227,39 @@ def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float):
     for thread in threads:
         thread.start()
     start.wait()
+    groups = processes()
+    cpu_before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+    client_before = time.process_time()
     began = time.perf_counter()
     for thread in threads:
         thread.join()
-    return results, time.perf_counter() - began, 2 * concurrency
+    wall = time.perf_counter() - began
+    cpu = {name: cpu_seconds(pids) - cpu_before[name] for name, pids in groups.items()}
+    cpu["client"] = time.process_time() - client_before
+    return results, wall, 2 * concurrency, cpu
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time consumed so far by these processes (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def server_pids(server: subprocess.Popen, server_url: str, database: str) -> dict[str, list[int]]:
+    """The gunicorn master and workers, and the PostgreSQL backends serving ``database``."""
+    workers = [int(p) for p in Path(f"/proc/{server.pid}/task/{server.pid}/children")
+               .read_text().split()]
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as conn:
+        backends = [pid for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
+    return {"gunicorn": [server.pid, *workers], "postgres": backends}
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -274,7 +308,9 @@ def main() -> int:
         port = free_port()
         server = start_gunicorn(url, port, args)
         try:
-            results, wall, warm_ups = drive(port, bodies, args.concurrency, args.max_seconds)
+            results, wall, warm_ups, cpu = drive(
+                port, bodies, args.concurrency, args.max_seconds,
+                processes=lambda: server_pids(server, args.server, args.database))
         finally:
             stop(server)
         with app.app_context():
@@ -306,6 +342,9 @@ def main() -> int:
     print(f"ledger: {'OK' if report.ok else 'PROBLEMS ' + '; '.join(report.problems[:5])}; "
           f"on invoices {report.on_invoices_vnd:,} đ, awaiting review "
           f"{report.awaiting_review_vnd:,} đ")
+    print("CPU ms per request: " + ", ".join(
+        f"{name} {seconds * 1000 / len(results):.2f}" for name, seconds in cpu.items())
+        + f"; load average at the end {os.getloadavg()[0]:.2f}")
     target = rate >= 400 and p99 < 100
     print(f"target >= 400 req/s with p99 < 100 ms: {'met' if target else 'NOT met'}")
     if len(results) < args.requests:

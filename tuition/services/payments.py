@@ -17,7 +17,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
 from ..core import matching
 from ..core.invoice_state import transition
@@ -60,15 +60,37 @@ def account_for(account_number: str) -> BankAccount | None:
     ).first()
 
 
-def record(notification: BankNotification, raw: str | bytes) -> tuple[BankTransaction, bool]:
-    """Store a notification unless it is already stored; return it and whether it is new.
+def receiving_account(account_number: str) -> Row | None:
+    """What the webhooks need of the receiving account: ``id``, ``school_id``, ``bin`` and the
+    webhook keys, as a plain row.
+
+    A row rather than a :class:`BankAccount`: the webhook commits between authenticating and
+    matching, and a commit expires ORM objects, so using one afterwards would load it again.
+    """
+    number = account_number.strip().upper()
+    return db.session.execute(
+        select(BankAccount.id, BankAccount.school_id, BankAccount.bin,
+               BankAccount.sepay_api_key, BankAccount.casso_checksum_key)
+        .where(BankAccount.account_number == number).order_by(BankAccount.id).limit(1)
+    ).first()
+
+
+_LOOK_UP = object()
+
+
+def store(notification: BankNotification, raw: str | bytes, *,
+          account=_LOOK_UP) -> tuple[int, bool]:
+    """Store a notification unless it is already stored; return its id and whether it is new.
 
     Safe under concurrency: the unique (provider, provider_txn_id) key decides, so several
-    workers delivering the same notification at once store one row.
+    workers delivering the same notification at once store one row. ``account`` is the
+    receiving account (anything with ``id`` and ``school_id``; None when unknown) if the caller
+    has already looked it up.
     """
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
-    account = account_for(notification.account_number)
+    if account is _LOOK_UP:
+        account = account_for(notification.account_number)
     values = {
         "provider": notification.provider,
         "provider_txn_id": notification.provider_txn_id,
@@ -86,29 +108,36 @@ def record(notification: BankNotification, raw: str | bytes) -> tuple[BankTransa
         "raw": raw,
         "status": "received",
     }
+    table = BankTransaction.__table__
     statement = (
-        sql.insert(BankTransaction.__table__)
+        sql.insert(table)
         .values(**values, received_at=func.now())
         # Any unique key may conflict: the provider's id, or the bank's reference.
         .on_conflict_do_nothing()
-        .returning(BankTransaction.__table__.c.id)
+        .returning(table.c.id)
     )
     new_id = db.session.execute(statement).scalar()
     if new_id is not None:
-        return db.session.get(BankTransaction, new_id), True
-    same = (BankTransaction.provider == notification.provider) & (
-        BankTransaction.provider_txn_id == notification.provider_txn_id
+        return new_id, True
+    same = (table.c.provider == notification.provider) & (
+        table.c.provider_txn_id == notification.provider_txn_id
     )
     if notification.bank_reference:
         same = same | (
-            (BankTransaction.account_number == notification.account_number)
-            & (BankTransaction.direction == notification.direction)
-            & (BankTransaction.bank_reference == notification.bank_reference)
+            (table.c.account_number == notification.account_number)
+            & (table.c.direction == notification.direction)
+            & (table.c.bank_reference == notification.bank_reference)
         )
-    existing = db.session.scalars(
-        select(BankTransaction).where(same).order_by(BankTransaction.id)
-    ).first()
-    return existing, False
+    return db.session.scalar(select(table.c.id).where(same).order_by(table.c.id).limit(1)), False
+
+
+def record(notification: BankNotification, raw: str | bytes) -> tuple[BankTransaction, bool]:
+    """Store a notification unless it is already stored; return it and whether it is new.
+
+    Like :func:`store`, which the webhooks use directly, but hands back the transaction.
+    """
+    txn_id, created = store(notification, raw)
+    return db.session.get(BankTransaction, txn_id), created
 
 
 def process(transaction_id: int) -> BankTransaction:
@@ -118,21 +147,28 @@ def process(transaction_id: int) -> BankTransaction:
     still ``received`` and completes it; a concurrent duplicate waits and then sees it done.
     """
     # populate_existing: the caller may hold this row already loaded (unlocked, e.g. by reading
-    # txn.id after a commit); without it the locked read would keep that stale status.
-    txn = db.session.scalar(
-        select(BankTransaction).where(BankTransaction.id == transaction_id).with_for_update()
+    # txn.id after a commit); without it the locked read would keep that stale status. The
+    # school's payment prefix comes along (it never changes) instead of loading the school.
+    txn, prefix = db.session.execute(
+        select(BankTransaction, School.payment_prefix)
+        .outerjoin(School, School.id == BankTransaction.school_id)
+        .where(BankTransaction.id == transaction_id)
+        .with_for_update(of=BankTransaction)
         .execution_options(populate_existing=True)
-    )
+    ).one()
     if txn.status != "received":
         return txn
+    made: list[tuple[Allocation, Invoice]] = []
     if txn.direction == "out":
         txn.status, txn.status_reason = "ignored", "outgoing"
     elif txn.school_id is None:
         txn.status, txn.status_reason = REVIEW, "unknown_account"
     else:
-        _match(txn)
+        made = _match(txn, prefix)
     db.session.flush()
-    receipts.issue_pending(txn)
+    # A transaction still "received" has no allocations (matching commits them together with
+    # its new status), so the invoice allocations just made are all that need receipts.
+    receipts.issue_new(txn, made)
     return txn
 
 
@@ -148,29 +184,40 @@ def _locked_invoices(ids: Iterable[int]) -> list[Invoice]:
     ))
 
 
-def _match(txn: BankTransaction) -> None:
-    school = db.session.get(School, txn.school_id)
-    codes = find_codes(txn.memo, [school.payment_prefix])
-    found = {
-        inv.code: inv
-        for inv in db.session.scalars(
-            select(Invoice).where(Invoice.school_id == school.id, Invoice.code.in_(codes))
+def _match(txn: BankTransaction, prefix: str | None = None) -> list[tuple[Allocation, Invoice]]:
+    """Allocate by the codes in the memo; return the allocations made to invoices."""
+    if prefix is None:
+        prefix = db.session.scalar(select(School.payment_prefix).where(
+            School.id == txn.school_id))
+    codes = find_codes(txn.memo, [prefix])
+    # Found and locked in one statement, in id order (two transactions locking the same
+    # invoices never deadlock); PostgreSQL reads each row again once it holds its lock.
+    # populate_existing: invoices already loaded unlocked must take the balance read under
+    # the lock.
+    invoices = {
+        inv.code: inv for inv in db.session.scalars(
+            select(Invoice).where(Invoice.school_id == txn.school_id, Invoice.code.in_(codes))
+            .order_by(Invoice.id).with_for_update()
+            .execution_options(populate_existing=True)
         )
     } if codes else {}
-    invoices = {inv.code: inv for inv in _locked_invoices(inv.id for inv in found.values())}
     named = [invoices[code] for code in codes if code in invoices]
     decision = matching.decide(
         [matching.OpenInvoice(inv.code, inv.balance_vnd, inv.status) for inv in named],
         txn.amount_vnd,
     )
+    made = []
     for code, amount in decision.allocations:
-        _allocate_to_invoice(txn, invoices[code], amount, actor=None,
-                             reason=decision.reason_vi or decision.reason)
+        invoice = invoices[code]
+        made.append((_allocate_to_invoice(txn, invoice, amount, actor=None,
+                                          reason=decision.reason_vi or decision.reason),
+                     invoice))
     if decision.credit_vnd:
         _allocate_credit(txn, named[0].student_id, decision.credit_vnd, actor=None,
                          reason=decision.reason_vi or decision.reason)
     txn.status = _STATUS_OF_DECISION[decision.kind]
     txn.status_reason = decision.reason
+    return made
 
 
 def _allocate_to_invoice(txn, invoice: Invoice, amount: int, *, actor, reason: str,

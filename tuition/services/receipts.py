@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Row, null, select, update
 
 from ..core.banks import bank_by_bin
 from ..core.periods import parse_period
@@ -22,7 +22,9 @@ from ..models import (
     Allocation,
     BankAccount,
     BankTransaction,
+    Classroom,
     Invoice,
+    InvoiceLine,
     Receipt,
     ReceiptSeries,
     School,
@@ -32,49 +34,79 @@ from ..models import (
 from . import audit, sql
 from .access import require_manage
 from .errors import Conflict, Invalid, not_found
+from .students import class_name_key
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 #: The reason payments.apply_credit gives the allocations it makes from a credit balance.
 CREDIT_USE_REASON = "Trừ vào số tiền nộp thừa trước đó"
 
 
-def _series_row(school: School, when: datetime) -> ReceiptSeries:
-    series = f"{school.receipt_series_letters}-{when.astimezone(VIETNAM):%y}"
-    query = (select(ReceiptSeries)
-             .where(ReceiptSeries.school_id == school.id, ReceiptSeries.series == series)
-             .with_for_update())
-    row = db.session.scalar(query)
+def _next_number(school_id: int, letters: str, template: str,
+                 when: datetime) -> tuple[str, str, int]:
+    """Take the next number of the school's series for ``when``: (series, template, number).
+
+    The UPDATE locks the counter row for the rest of the transaction, so numbers are gapless
+    under concurrency; callers take it as late as possible, right before storing the receipt
+    and committing, because it queues every other receipt of the school behind this one.
+    """
+    series = f"{letters}-{when.astimezone(VIETNAM):%y}"
+    table = ReceiptSeries.__table__
+    take = (update(table)
+            .where(table.c.school_id == school_id, table.c.series == series)
+            .values(last_number=table.c.last_number + 1)
+            .returning(table.c.template_symbol, table.c.last_number))
+    row = db.session.execute(take).first()
     if row is None:
         # First receipt of the year: create the counter. A concurrent creator may win the
-        # unique key; either way the row then exists and is locked here.
+        # unique key; either way the row then exists and the UPDATE locks it.
         db.session.execute(
-            sql.insert(ReceiptSeries.__table__)
-            .values(school_id=school.id, series=series,
-                    template_symbol=school.receipt_template, last_number=0)
+            sql.insert(table)
+            .values(school_id=school_id, series=series, template_symbol=template,
+                    last_number=0)
             .on_conflict_do_nothing()
         )
-        row = db.session.scalar(query)
-    return row
+        row = db.session.execute(take).one()
+    return series, row.template_symbol, row.last_number
+
+
+def _facts(invoice: Invoice, bank_account_id: int | None) -> tuple[Row, list[list]]:
+    """What a receipt of ``invoice`` says besides the money, in one query: the school (and
+    its series letters), the student and class, the receiving bank, and the invoice lines."""
+    bank_bin = (select(BankAccount.bin).where(BankAccount.id == bank_account_id)
+                .scalar_subquery() if bank_account_id else null())
+    rows = db.session.execute(
+        select(School.name, School.address, School.tax_code, School.phone,
+               School.receipt_series_letters, School.receipt_template,
+               Student.full_name, Student.code, Student.guardian_name,
+               Classroom.name.label("class_name"), bank_bin.label("bank_bin"),
+               InvoiceLine.description, InvoiceLine.amount_vnd)
+        .select_from(Invoice)
+        .join(School, School.id == Invoice.school_id)
+        .join(Student, Student.id == Invoice.student_id)
+        .join(Classroom, Classroom.id == Student.classroom_id)
+        .outerjoin(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+        .where(Invoice.id == invoice.id)
+        .order_by(InvoiceLine.position)
+    ).all()
+    lines = [[row.description, row.amount_vnd] for row in rows if row.description is not None]
+    return rows[0], lines
 
 
 def _content(allocation: Allocation, invoice: Invoice, txn: BankTransaction,
-             actor: User | None) -> dict:
-    school = db.session.get(School, invoice.school_id)
-    student = db.session.get(Student, invoice.student_id)
-    account = db.session.get(BankAccount, txn.bank_account_id) if txn.bank_account_id else None
-    bank = bank_by_bin(account.bin) if account else None
+             actor: User | None, facts: Row, lines: list[list]) -> dict:
+    bank = bank_by_bin(facts.bank_bin) if facts.bank_bin else None
     paid_before = invoice.paid_vnd - allocation.amount_vnd
     return {
-        "school_name": school.name,
-        "school_address": school.address,
-        "school_tax_code": school.tax_code or "",
-        "school_phone": school.phone or "",
-        "payer_name": student.guardian_name or txn.payer_name or "",
-        "student_name": student.full_name,
-        "student_code": student.code,
-        "class_name": student.classroom.name,
+        "school_name": facts.name,
+        "school_address": facts.address,
+        "school_tax_code": facts.tax_code or "",
+        "school_phone": facts.phone or "",
+        "payer_name": facts.guardian_name or txn.payer_name or "",
+        "student_name": facts.full_name,
+        "student_code": facts.code,
+        "class_name": facts.class_name,
         "period_label": parse_period(invoice.period).label,
-        "lines": [[line.description, line.amount_vnd] for line in invoice.lines],
+        "lines": lines,
         "invoice_total_vnd": invoice.total_vnd,
         "paid_before_vnd": paid_before,
         "balance_after_vnd": max(invoice.total_vnd - paid_before - allocation.amount_vnd, 0),
@@ -87,24 +119,41 @@ def _content(allocation: Allocation, invoice: Invoice, txn: BankTransaction,
 
 
 def issue(allocation: Allocation, *, actor: User | None = None,
-          replaces: Receipt | None = None, content: dict | None = None) -> Receipt:
-    """Number and store the receipt of one allocation to an invoice (flushes)."""
-    invoice = db.session.get(Invoice, allocation.invoice_id)
-    school = db.session.get(School, invoice.school_id)
+          replaces: Receipt | None = None, content: dict | None = None,
+          invoice: Invoice | None = None, txn: BankTransaction | None = None) -> Receipt:
+    """Number and store the receipt of one allocation to an invoice (flushes).
+
+    ``invoice`` and ``txn``, when the caller has them at hand, are the allocation's invoice
+    (as it stands after the allocation) and transaction; otherwise they are loaded.
+    """
+    if invoice is None:
+        invoice = db.session.get(Invoice, allocation.invoice_id)
+    if txn is None:
+        txn = allocation.transaction
+    facts, lines = _facts(invoice, txn.bank_account_id)
+    if content is None:
+        content = _content(allocation, invoice, txn, actor, facts, lines)
     now = datetime.now(UTC)
-    series = _series_row(school, now)
-    series.last_number += 1
+    series, template_symbol, number = _next_number(
+        invoice.school_id, facts.receipt_series_letters, facts.receipt_template, now)
     receipt = Receipt(
-        school_id=school.id, series=series.series, template_symbol=series.template_symbol,
-        number=series.last_number, allocation_id=allocation.id, invoice_id=invoice.id,
-        student_id=invoice.student_id, amount_vnd=allocation.amount_vnd,
-        content=content or _content(allocation, invoice, allocation.transaction, actor),
+        school_id=invoice.school_id, series=series, template_symbol=template_symbol,
+        number=number, allocation_id=allocation.id, invoice_id=invoice.id,
+        student_id=invoice.student_id, amount_vnd=allocation.amount_vnd, content=content,
         verify_token=secrets.token_urlsafe(12), issued_by_id=actor.id if actor else None,
         issued_at=now, status="valid", replaces_id=replaces.id if replaces else None,
     )
     db.session.add(receipt)
     db.session.flush()
     return receipt
+
+
+def issue_new(txn: BankTransaction,
+              made: list[tuple[Allocation, Invoice]]) -> list[Receipt]:
+    """Receipts for allocations to invoices just made (flushed) by automatic matching, given
+    with their invoices. New allocations have no receipt yet, so nothing is looked up."""
+    return [issue(allocation, invoice=invoice, txn=txn)
+            for allocation, invoice in made if allocation.amount_vnd > 0]
 
 
 def issue_pending(txn: BankTransaction, *, actor: User | None = None) -> list[Receipt]:
@@ -116,7 +165,7 @@ def issue_pending(txn: BankTransaction, *, actor: User | None = None) -> list[Re
     )) if txn.allocations else set()
     reversed_ids = {a.reverses_id for a in txn.allocations if a.reverses_id}
     return [
-        issue(a, actor=actor)
+        issue(a, actor=actor, txn=txn)
         for a in txn.allocations
         if a.kind == "invoice" and a.amount_vnd > 0 and a.id not in have
         and a.id not in reversed_ids
@@ -239,5 +288,5 @@ def list_receipts(school: School, *, class_name: str | None = None,
             date_to, datetime.max.time(), VIETNAM))
     found = list(db.session.scalars(query.order_by(Receipt.series, Receipt.number)))
     if class_name:
-        found = [r for r in found if r.content["class_name"] == class_name.strip().upper()]
+        found = [r for r in found if r.content["class_name"] == class_name_key(class_name)]
     return found
