@@ -56,6 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # The API authenticates by bearer token and the webhooks by signature: no cookies, no CSRF.
     csrf.exempt(api.bp)
     csrf.exempt(webhooks.bp)
+    # Webhooks are authenticated by signature and must never be throttled (money is lost if a
+    # provider gives up); skipping the limiter also saves work on the busiest endpoint.
+    limiter.exempt(webhooks.bp)
 
     errors.init_app(app)
     from .core.money import format_vnd

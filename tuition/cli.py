@@ -179,3 +179,30 @@ def rematch(school_code):
     changed = payments.rematch(school)
     db.session.commit()
     click.echo(f"Đã ghép thêm {changed} giao dịch.")
+
+
+@tuition_cli.command("match-worker")
+@click.option("--once", is_flag=True, help="Match what is pending, then exit.")
+@click.option("--idle", default=0.5, show_default=True, help="Seconds to wait when idle.")
+def match_worker(once: bool, idle: float):
+    """Match stored notifications (for MATCH_IN_REQUEST off); run one or several."""
+    import signal
+    import time
+
+    from .services import payments
+
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    matched = 0
+    while not stopping:
+        txn_id = payments.claim_pending()
+        if txn_id is None:
+            db.session.rollback()
+            if once:
+                break
+            time.sleep(idle)
+            continue
+        payments.process(txn_id)
+        db.session.commit()
+        matched += 1
+    click.echo(f"Đã xử lý {matched} giao dịch.")

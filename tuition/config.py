@@ -38,6 +38,10 @@ class Defaults:
     #: The SePay user API, for the pull backstop (`flask tuition sync`).
     SEPAY_API_URL = "https://my.sepay.vn"
     SEPAY_API_TOKEN = None
+    #: True: a webhook matches the payment before answering. False: it only stores it
+    #: (durably) and answers; `flask tuition match-worker` matches what is pending. The
+    #: second is for high volume: storing is cheap, matching is done at the workers' pace.
+    MATCH_IN_REQUEST = True
     #: Where rate-limit counters live; use redis://... when running several workers.
     RATELIMIT_STORAGE_URI = "memory://"
     #: Failed guesses of a parents' link allowed per address.

@@ -42,6 +42,10 @@ class BankTransaction(db.Model):
             name="status",
         ),
         Index("ix_bank_transactions_school_status", "school_id", "status"),
+        # The match worker's queue: the few rows stored but not matched yet.
+        Index("ix_bank_transactions_pending", "id",
+              sqlite_where=text("status = 'received'"),
+              postgresql_where=text("status = 'received'")),
         # The same transfer seen through two channels (webhook and statement, or two
         # aggregators) carries the bank's own reference: it is one transaction.
         Index(

@@ -9,7 +9,12 @@ from ..extensions import db
 
 def insert(table):
     """An INSERT that supports ``on_conflict_do_nothing()`` on the engine in use."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    return insert_for(db.session.get_bind().dialect.name, table)
+
+
+def insert_for(dialect: str, table):
+    """An INSERT with ``on_conflict_do_nothing()`` for PostgreSQL or SQLite."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert

@@ -3,7 +3,9 @@
 Order of work for every request: parse strictly (400 if malformed), authenticate with the
 receiving account's key or the deployment default (401), store the raw notification and
 commit, then match and commit, then answer. A repeated delivery answers success and changes
-nothing; a delivery whose worker died after storing is completed by the retry.
+nothing; a delivery whose worker died after storing is completed by the retry (or by the
+match worker). With ``MATCH_IN_REQUEST`` off, the answer comes right after the store, and
+``flask tuition match-worker`` matches.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ _UNAUTHORISED = nt.AuthError("Xác thực webhook không hợp lệ.", "Webhook 
 
 
 def _store_and_match(notification: nt.BankNotification, raw: bytes, account):
+    if not current_app.config["MATCH_IN_REQUEST"]:
+        # Queue mode: success means "stored for good"; the match worker does the rest.
+        payments.store(notification, raw, account=account)
+        db.session.commit()
+        return jsonify({"success": True}), 200
     # The store need not wait for the disk: nobody hears of it before the second commit
     # below, which is synchronous and writes WAL (it always locks the stored row, which logs
     # the lock), so its flush covers this commit's WAL record, written before it. If the

@@ -1,0 +1,82 @@
+"""Queue mode: webhooks only store (durably) and answer; match workers do the matching."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from tests.helpers import assert_ledger_ok, invoice, payments_of, send_sepay, sepay_body
+from tuition.extensions import db
+from tuition.models import Allocation, BankTransaction, Receipt
+from tuition.services import payments
+
+
+@pytest.fixture
+def queue_mode(app):
+    app.config["MATCH_IN_REQUEST"] = False
+    yield
+    app.config["MATCH_IN_REQUEST"] = True
+
+
+def test_webhook_stores_and_the_worker_matches(client, billed, runner, queue_mode):
+    assert send_sepay(client, sepay_body(billed.codes["HS001"], 500_000)).get_json() == {
+        "success": True}
+    send_sepay(client, sepay_body("khong co ma", 300_000))
+    assert {p["status"] for p in payments_of(billed)} == {"received"}
+    assert invoice(billed, "HS001")["paid_vnd"] == 0
+    assert assert_ledger_ok().awaiting_review_vnd == 800_000  # stored money is accounted for
+
+    result = runner.invoke(args=["tuition", "match-worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "Đã xử lý 2 giao dịch." in result.output
+    assert invoice(billed, "HS001")["status"] == "paid"
+    assert sorted(p["status"] for p in payments_of(billed)) == ["matched", "review"]
+    assert db.session.query(Receipt).count() == 1
+    assert_ledger_ok()
+    again = runner.invoke(args=["tuition", "match-worker", "--once"])
+    assert "Đã xử lý 0 giao dịch." in again.output
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+                    reason="SKIP LOCKED needs PostgreSQL")
+def test_several_workers_share_the_queue_and_match_each_payment_once(app, client, billed,
+                                                                     queue_mode):
+    for _ in range(4):
+        for code in billed.codes.values():
+            send_sepay(client, sepay_body(code, 125_000))
+    assert db.session.query(BankTransaction).filter_by(status="received").count() == 12
+    barrier = threading.Barrier(3)
+    done: list[int] = []
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            with app.app_context():
+                barrier.wait()
+                count = 0
+                while (txn_id := payments.claim_pending()) is not None:
+                    payments.process(txn_id)
+                    db.session.commit()
+                    count += 1
+                db.session.rollback()
+                done.append(count)
+        except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(done) == 12
+    db.session.rollback()
+    assert db.session.query(BankTransaction).filter_by(status="received").count() == 0
+    assert db.session.query(Allocation).filter(Allocation.kind == "invoice").count() == 12
+    for code in ("HS001", "HS002", "HS003"):
+        assert invoice(billed, code)["paid_vnd"] == 500_000
+    numbers = sorted(r.number for r in db.session.query(Receipt).all())
+    assert numbers == list(range(1, 13))
+    assert_ledger_ok()
