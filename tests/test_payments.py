@@ -296,3 +296,24 @@ def test_verify_ledger_cli_names_bad_rows(client, billed, runner):
     broken = runner.invoke(args=["tuition", "verify-ledger"])
     assert broken.exit_code == 1
     assert billed.codes["HS001"] in broken.output
+
+
+def test_an_account_number_shared_by_two_banks_routes_nowhere(client, billed, make_user, api):
+    """Two schools' accounts with the same number at different banks: the notification is
+    kept for an admin, never credited to either school by guess."""
+    _, admin_token = make_user("admin")
+    other = api(admin_token).post("/schools", json={
+        "code": "NTT", "name": "Trường THCS Nguyễn Trãi", "level": "thcs",
+        "bank_accounts": [{"bin": "970415", "account_number": "0011001234567",
+                           "account_name": "Truong THCS Nguyen Trai"}]})
+    assert other.status_code == 201, other.get_json()
+    client.application.config["SEPAY_API_KEY"] = "deployment-wide-key-0123456789"
+    try:
+        response = send_sepay(client, sepay_body(billed.codes["HS001"], 500_000),
+                              key="deployment-wide-key-0123456789")
+    finally:
+        client.application.config["SEPAY_API_KEY"] = None
+    assert response.status_code == 200
+    stored = db.session.query(BankTransaction).one()
+    assert stored.school_id is None and stored.status == "review"
+    assert invoice(billed, "HS001")["paid_vnd"] == 0

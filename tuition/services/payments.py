@@ -54,11 +54,17 @@ _STATUS_OF_DECISION = {
 
 
 def account_for(account_number: str) -> BankAccount | None:
-    """The receiving account a notification names (notifications are routed by it)."""
+    """The receiving account a notification names (notifications are routed by it).
+
+    Notifications carry the account number but not reliably the bank: if two banks' accounts
+    share the number, the notification is routed nowhere (kept for an admin to review) rather
+    than possibly to the wrong school.
+    """
     number = account_number.strip().upper()
-    return db.session.scalars(
-        select(BankAccount).where(BankAccount.account_number == number).order_by(BankAccount.id)
-    ).first()
+    found = db.session.scalars(
+        select(BankAccount).where(BankAccount.account_number == number).limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None
 
 
 def receiving_account(account_number: str) -> Row | None:
@@ -71,14 +77,16 @@ def receiving_account(account_number: str) -> Row | None:
     number = account_number.strip().upper()
     # Core on the session's connection: this runs on every notification, and the ORM layer
     # would add about a millisecond of Python per call for nothing.
-    return db.session.connection().execute(_ACCOUNT_BY_NUMBER, {"number": number}).first()
+    found = db.session.connection().execute(_ACCOUNT_BY_NUMBER, {"number": number}).all()
+    # The same number at two banks: route nowhere rather than maybe to the wrong school.
+    return found[0] if len(found) == 1 else None
 
 
 _ACCOUNT_BY_NUMBER = (
     select(BankAccount.id, BankAccount.school_id, BankAccount.bin,
            BankAccount.sepay_api_key, BankAccount.casso_checksum_key)
     .where(BankAccount.account_number == bindparam("number"))
-    .order_by(BankAccount.id).limit(1)
+    .limit(2)
 )
 
 
