@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need=()
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
-ldconfig -p 2>/dev/null | grep -q 'libzbar\.so' || need+=(libzbar0)
+dpkg -s libzbar0 >/dev/null 2>&1 || need+=(libzbar0)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
