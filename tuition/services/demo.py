@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from ..core.notifications import BankNotification
 from ..extensions import db
 from ..importing.roster import RosterRow
-from ..models import School, Student
-from . import billing, fees, schools, students, users
+from ..models import Invoice, School, Student
+from . import billing, fees, payments, schools, students, users
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
           "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"]
@@ -113,9 +114,11 @@ def load_demo(*, student_count: int = 600, today: date) -> str:
     result = billing.run_billing(
         admin, school, period=period, fee_codes=list(created), due_date=today + timedelta(10),
     )
+    paid = _demo_payments(school, rng, today)
     return "\n".join([
         f"Đã tạo trường mẫu “{school.name}” (mã DEMO) với {len(rows)} học sinh, "
-        f"{len(created)} khoản thu và {len(result.issued)} hóa đơn kỳ {result.period.label}.",
+        f"{len(created)} khoản thu và {len(result.issued)} hóa đơn kỳ {result.period.label}; "
+        f"{paid} chuyển khoản mẫu đã về (vài khoản chờ xử lý).",
         f"Đăng nhập (mật khẩu {DEMO_PASSWORD}): admin@demo.tuition.vn, ketoan@demo.tuition.vn, "
         "hieutruong@demo.tuition.vn",
         f"Mã API quản trị:   {admin_token}",
@@ -124,3 +127,49 @@ def load_demo(*, student_count: int = 600, today: date) -> str:
     ])
 
 
+
+
+#: How parents' memos arrive after the banks are done with them (see FORMATS.md).
+MEMO_SHAPES = [
+    "{code} {student}",
+    "MBVCB.{digits}.{code} hoc phi.CT tu 0071000123456 NGUYEN VAN A toi 1023456789",
+    "IBFT {lower}",
+    "{code}-{ddmmyy}-10:15:22 123456",
+    "CT nhanh 247 den: {lower} hoc phi (CT1111) TRAN THI B",
+]
+
+
+def _demo_payments(school: School, rng: random.Random, today: date) -> int:
+    """Transfers as SePay would notify them: most pay their invoice (some in part, a few
+    twice), a few without a usable code wait in the review queue."""
+    account = school.default_account
+    invoices = list(db.session.scalars(
+        select(Invoice).where(Invoice.school_id == school.id, Invoice.status == "open")
+        .order_by(Invoice.id)))
+    count = 0
+    for number, invoice in enumerate(invoices):
+        roll = rng.random()
+        if roll > 0.62:
+            continue
+        amount = invoice.balance_vnd if roll > 0.05 else invoice.balance_vnd // 2
+        day = today - timedelta(days=rng.randrange(0, 12))
+        shape = rng.choice(MEMO_SHAPES)
+        memo = shape.format(code=invoice.code, student=invoice.student.code,
+                            lower=invoice.code.lower(), digits=f"{rng.randrange(10**10):010d}",
+                            ddmmyy=day.strftime("%d%m%y"))
+        count += _notify(account, 900000 + number, amount, memo,
+                         datetime.combine(day, time(8 + rng.randrange(12), rng.randrange(60))))
+    for extra, memo in enumerate(["hoc phi be Lan lop 1A", "chuyen tien", "HP thang 11 con"]):
+        count += _notify(account, 990000 + extra, 450_000, memo,
+                         datetime.combine(today, time(9, 30)))
+    return count
+
+
+def _notify(account, txn_id: int, amount: int, memo: str, when: datetime) -> int:
+    notification = BankNotification(
+        provider="sepay", provider_txn_id=str(txn_id), account_number=account.account_number,
+        direction="in", amount_vnd=amount, memo=memo, bank_reference=f"FT26DEMO{txn_id}",
+        occurred_at=when, payer_account=None, payer_name=None, bank_name="Vietcombank")
+    txn_id, _created = payments.store(notification, f'{{"demo": "{memo}"}}')
+    payments.process(txn_id)
+    return 1
