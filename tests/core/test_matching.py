@@ -112,7 +112,8 @@ def test_open_invoice_refuses_bad_fields(balance: object, status: str, error: ty
 
 
 def test_match_decision_defaults() -> None:
-    assert MatchDecision("no_code") == MatchDecision("no_code", [], 0, "", "")
+    assert MatchDecision("no_code") == MatchDecision("no_code", [], 0, "", ())
+    assert MatchDecision("no_code", reason="no_known_code").reason_vi.startswith("Nội dung")
 
 
 AN = Candidate("Nguyễn Văn An", "2A", "HPA6J9ZWX", 1_500_000)

@@ -81,8 +81,15 @@ class MatchDecision:
     credit_vnd: int = 0
     #: Short machine-readable reason, stable for logs and tests.
     reason: str = ""
-    #: The same reason for school staff, in Vietnamese.
-    reason_vi: str = ""
+    #: What the Vietnamese reason names (codes, amounts); it is worded only when asked for,
+    #: because most decisions are never shown to a person and matching must be fast.
+    context: tuple = ()
+
+    @property
+    def reason_vi(self) -> str:
+        """The reason for school staff, in Vietnamese."""
+        wording = _REASONS_VI.get(self.reason)
+        return wording(*self.context) if wording else ""
 
     @property
     def needs_review(self) -> bool:
@@ -115,81 +122,61 @@ def decide(invoices: Sequence[OpenInvoice], amount_vnd: int) -> MatchDecision:
         named = list(unique.values())
 
     if not named:
-        return MatchDecision(
-            "no_code",
-            reason="no_known_code",
-            reason_vi="Nội dung chuyển khoản không có mã thanh toán hợp lệ; cần đối soát thủ công.",
-        )
+        return MatchDecision("no_code", reason="no_known_code")
 
     if len(named) == 1:
         invoice = named[0]
         if not invoice.payable:
-            state_vi = "đã bị hủy" if invoice.status == "cancelled" else "đã được thanh toán đủ"
-            return MatchDecision(
-                "credit_review",
-                credit_vnd=amount_vnd,
-                reason="invoice_cancelled" if invoice.status == "cancelled" else "invoice_paid",
-                reason_vi=(
-                    f"Hóa đơn {invoice.code} {state_vi}; toàn bộ số tiền được ghi có cho học "
-                    "sinh và chờ kiểm tra."
-                ),
-            )
+            reason = "invoice_cancelled" if invoice.status == "cancelled" else "invoice_paid"
+            return MatchDecision("credit_review", credit_vnd=amount_vnd, reason=reason,
+                                 context=(invoice.code,))
         if amount_vnd == invoice.balance_vnd:
-            return MatchDecision(
-                "paid",
-                [(invoice.code, amount_vnd)],
-                reason="amount_equals_balance",
-                reason_vi=f"Thanh toán đủ hóa đơn {invoice.code}.",
-            )
+            return MatchDecision("paid", [(invoice.code, amount_vnd)],
+                                 reason="amount_equals_balance", context=(invoice.code,))
         if amount_vnd < invoice.balance_vnd:
-            return MatchDecision(
-                "partial",
-                [(invoice.code, amount_vnd)],
-                reason="amount_below_balance",
-                reason_vi=(
-                    f"Thanh toán một phần hóa đơn {invoice.code}; còn thiếu "
-                    f"{_vnd(invoice.balance_vnd - amount_vnd)}."
-                ),
-            )
+            return MatchDecision("partial", [(invoice.code, amount_vnd)],
+                                 reason="amount_below_balance",
+                                 context=(invoice.code, invoice.balance_vnd - amount_vnd))
         surplus = amount_vnd - invoice.balance_vnd
-        return MatchDecision(
-            "overpaid",
-            [(invoice.code, invoice.balance_vnd)],
-            credit_vnd=surplus,
-            reason="amount_above_balance",
-            reason_vi=(
-                f"Thanh toán đủ hóa đơn {invoice.code}; số tiền thừa {_vnd(surplus)} được ghi có "
-                "cho học sinh."
-            ),
-        )
+        return MatchDecision("overpaid", [(invoice.code, invoice.balance_vnd)],
+                             credit_vnd=surplus, reason="amount_above_balance",
+                             context=(invoice.code, surplus))
 
-    codes = ", ".join(invoice.code for invoice in named)
-    closed = [invoice.code for invoice in named if not invoice.payable]
+    codes = tuple(invoice.code for invoice in named)
+    closed = tuple(invoice.code for invoice in named if not invoice.payable)
     if closed:
-        return MatchDecision(
-            "review",
-            reason="several_codes_some_closed",
-            reason_vi=(
-                f"Nội dung có nhiều mã ({codes}) nhưng hóa đơn {', '.join(closed)} đã thanh toán "
-                "hoặc đã hủy; cần phân bổ thủ công."
-            ),
-        )
+        return MatchDecision("review", reason="several_codes_some_closed",
+                             context=(codes, closed))
     total = sum(invoice.balance_vnd for invoice in named)
     if amount_vnd != total:
-        return MatchDecision(
-            "review",
-            reason="several_codes_amount_mismatch",
-            reason_vi=(
-                f"Nội dung có nhiều mã ({codes}); số tiền {_vnd(amount_vnd)} khác tổng còn "
-                f"phải thu {_vnd(total)}; cần phân bổ thủ công."
-            ),
-        )
-    return MatchDecision(
-        "split",
-        [(invoice.code, invoice.balance_vnd) for invoice in named],
-        reason="amount_equals_sum_of_balances",
-        reason_vi=f"Thanh toán đủ các hóa đơn {codes}.",
-    )
+        return MatchDecision("review", reason="several_codes_amount_mismatch",
+                             context=(codes, amount_vnd, total))
+    return MatchDecision("split", [(invoice.code, invoice.balance_vnd) for invoice in named],
+                         reason="amount_equals_sum_of_balances", context=(codes,))
+
+
+_REASONS_VI = {
+    "no_known_code": lambda: (
+        "Nội dung chuyển khoản không có mã thanh toán hợp lệ; cần đối soát thủ công."),
+    "invoice_cancelled": lambda code: (
+        f"Hóa đơn {code} đã bị hủy; toàn bộ số tiền được ghi có cho học sinh và chờ kiểm tra."),
+    "invoice_paid": lambda code: (
+        f"Hóa đơn {code} đã được thanh toán đủ; toàn bộ số tiền được ghi có cho học sinh và "
+        "chờ kiểm tra."),
+    "amount_equals_balance": lambda code: f"Thanh toán đủ hóa đơn {code}.",
+    "amount_below_balance": lambda code, missing: (
+        f"Thanh toán một phần hóa đơn {code}; còn thiếu {_vnd(missing)}."),
+    "amount_above_balance": lambda code, surplus: (
+        f"Thanh toán đủ hóa đơn {code}; số tiền thừa {_vnd(surplus)} được ghi có cho học sinh."),
+    "several_codes_some_closed": lambda codes, closed: (
+        f"Nội dung có nhiều mã ({', '.join(codes)}) nhưng hóa đơn {', '.join(closed)} đã "
+        "thanh toán hoặc đã hủy; cần phân bổ thủ công."),
+    "several_codes_amount_mismatch": lambda codes, amount, total: (
+        f"Nội dung có nhiều mã ({', '.join(codes)}); số tiền {_vnd(amount)} khác tổng còn "
+        f"phải thu {_vnd(total)}; cần phân bổ thủ công."),
+    "amount_equals_sum_of_balances": lambda codes: (
+        f"Thanh toán đủ các hóa đơn {', '.join(codes)}."),
+}
 
 
 def _vnd(amount: int) -> str:
