@@ -50,17 +50,29 @@ def xlsx_bytes(title: str, headers: Sequence[str], rows: Iterable[Sequence[objec
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
 
+    # One styled prototype per kind of cell; each new cell shares its style. Setting
+    # number_format or quotePrefix on every cell costs more than writing the rows.
+    def prototype(**style) -> object:
+        proto = WriteOnlyCell(sheet, value="")
+        for attribute, setting in style.items():
+            setattr(proto, attribute, setting)
+        return proto._style
+
+    styles = {"quoted": prototype(quotePrefix=True), "date": prototype(number_format="DD/MM/YYYY"),
+              "int": prototype(number_format="#,##0")}
+
     def cell(value: object) -> WriteOnlyCell:
         result = WriteOnlyCell(sheet, value=value)
         if isinstance(value, str):
             # openpyxl takes any string starting with "=" for a formula; typed as a string
             # it stays text, and the quote prefix keeps it text when edited in Excel.
             result.data_type = "s"
-            result.quotePrefix = value.startswith(FORMULA_START)
+            if value.startswith(FORMULA_START):
+                result._style = styles["quoted"]
         elif isinstance(value, date):
-            result.number_format = "DD/MM/YYYY"
+            result._style = styles["date"]
         elif isinstance(value, int) and not isinstance(value, bool):
-            result.number_format = "#,##0"
+            result._style = styles["int"]
         return result
 
     header = [cell(h) for h in headers]
