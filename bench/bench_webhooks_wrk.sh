@@ -12,7 +12,7 @@ url=postgresql://postgres@127.0.0.1:5432/$db
 command -v wrk >/dev/null || { echo "apt-get install wrk" >&2; exit 1; }
 export DATABASE_URL=$url TUITION_SECRET_KEY=bench-secret-key-not-for-production
 before=$(psql -h 127.0.0.1 -U postgres -d "$db" -tAc "select count(*) from bank_transactions")
-TUITION_MATCH_IN_REQUEST=false TUITION_SQLALCHEMY_ENGINE_OPTIONS='{"pool_pre_ping": false}' \
+TUITION_MATCH_IN_REQUEST=false TUITION_ACCOUNT_CACHE_SECONDS=30 TUITION_SQLALCHEMY_ENGINE_OPTIONS='{"pool_pre_ping": false}' \
   .venv/bin/gunicorn --workers "$workers" --worker-class gthread --threads 4 \
   --bind 127.0.0.1:5591 --log-level warning --keep-alive 5 wsgi:app &
 server=$!

@@ -317,3 +317,24 @@ def test_an_account_number_shared_by_two_banks_routes_nowhere(client, billed, ma
     stored = db.session.query(BankTransaction).one()
     assert stored.school_id is None and stored.status == "review"
     assert invoice(billed, "HS001")["paid_vnd"] == 0
+
+
+def test_account_cache_is_dropped_when_keys_change(client, billed, app, admin):
+    """With ACCOUNT_CACHE_SECONDS a worker reuses the account it looked up, but a key changed
+    through the service takes effect at once in that worker."""
+    from tuition.services import payments
+    from tuition.services.schools import get_school, update_webhook_keys
+
+    app.config["ACCOUNT_CACHE_SECONDS"] = 60
+    try:
+        assert send_sepay(client, sepay_body(billed.codes["HS001"], 500_000)).status_code == 200
+        school = get_school("LQD")
+        update_webhook_keys(admin, school, school.bank_accounts[0].id,
+                            {"sepay_api_key": "a-brand-new-key-0123456789"})
+        db.session.commit()
+        assert send_sepay(client, sepay_body(billed.codes["HS002"], 500_000)).status_code == 401
+        assert send_sepay(client, sepay_body(billed.codes["HS002"], 500_000),
+                          key="a-brand-new-key-0123456789").status_code == 200
+    finally:
+        app.config["ACCOUNT_CACHE_SECONDS"] = 0
+        payments.forget_accounts()

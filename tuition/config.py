@@ -42,6 +42,10 @@ class Defaults:
     #: (durably) and answers; `flask tuition match-worker` matches what is pending. The
     #: second is for high volume: storing is cheap, matching is done at the workers' pace.
     MATCH_IN_REQUEST = True
+    #: Seconds a worker may reuse a receiving account it looked up (0: look up every time).
+    #: A few seconds save a query per notification at high volume; a changed webhook key
+    #: then takes effect in the other workers within that time.
+    ACCOUNT_CACHE_SECONDS = 0
     #: Where rate-limit counters live; use redis://... when running several workers.
     RATELIMIT_STORAGE_URI = "memory://"
     #: Failed guesses of a parents' link allowed per address.

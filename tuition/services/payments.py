@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 
+from flask import current_app
 from sqlalchemy import Row, bindparam, func, select
 
 from ..core import matching
@@ -73,13 +75,32 @@ def receiving_account(account_number: str) -> Row | None:
 
     A row rather than a :class:`BankAccount`: the webhook commits between authenticating and
     matching, and a commit expires ORM objects, so using one afterwards would load it again.
+    With ``ACCOUNT_CACHE_SECONDS`` set, rows are kept that long in this process (a changed
+    key then takes effect in the other workers within that time).
     """
     number = account_number.strip().upper()
+    ttl = current_app.config.get("ACCOUNT_CACHE_SECONDS") or 0
+    if ttl:
+        hit = _account_cache.get(number)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
     # Core on the session's connection: this runs on every notification, and the ORM layer
     # would add about a millisecond of Python per call for nothing.
     found = db.session.connection().execute(_ACCOUNT_BY_NUMBER, {"number": number}).all()
     # The same number at two banks: route nowhere rather than maybe to the wrong school.
-    return found[0] if len(found) == 1 else None
+    row = found[0] if len(found) == 1 else None
+    if ttl:
+        _account_cache[number] = (time.monotonic() + ttl, row)
+    return row
+
+
+#: Receiving accounts by number, with when each entry expires (see ACCOUNT_CACHE_SECONDS).
+_account_cache: dict[str, tuple[float, Row | None]] = {}
+
+
+def forget_accounts() -> None:
+    """Drop this process's cached accounts (after an account or its keys change)."""
+    _account_cache.clear()
 
 
 _ACCOUNT_BY_NUMBER = (

@@ -12,7 +12,7 @@ from ..core.paycode import PaymentCodeError, validate_prefix
 from ..extensions import db
 from ..models import BankAccount, School, User
 from ..models.school import LEVELS
-from . import audit
+from . import audit, payments
 from .access import require_admin
 from .errors import Conflict, Invalid, NotFound
 
@@ -163,6 +163,7 @@ def add_bank_account(
     )
     db.session.add(account)
     db.session.flush()
+    payments.forget_accounts()
     if audit_it:
         audit.record(actor, school.id, "bank_account.add", f"bank_account:{account.id}",
                      bin=bin_, account_number=number)
@@ -195,6 +196,7 @@ def update_webhook_keys(actor: User, school: School, account_id: int,
         setattr(account, field, value or None)
         changed.append(field)
     db.session.flush()
+    payments.forget_accounts()
     # The secret itself never goes into the audit trail.
     audit.record(actor, school.id, "bank_account.webhook_keys", f"bank_account:{account.id}",
                  changed=changed)
