@@ -30,7 +30,6 @@ from ..models import (
     Student,
     User,
 )
-from ..models.fees import UNITS
 from . import audit, payments
 from .access import require_manage
 from .errors import Conflict, Invalid
@@ -309,7 +308,3 @@ def cancel_invoice(actor: User, school: School, invoice: Invoice, reason: str) -
     db.session.flush()
     audit.record(actor, school.id, "invoice.cancel", f"invoice:{locked.code}", reason=reason)
     return locked
-
-
-def unit_label(unit: str) -> str:
-    return UNITS.get(unit, unit)

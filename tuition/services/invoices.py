@@ -13,7 +13,6 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from ..core import vietqr
 from ..core.banks import bank_by_bin
-from ..core.money import format_vnd
 from ..core.names import sort_key
 from ..core.periods import parse_period
 from ..core.words import amount_in_words
@@ -231,7 +230,3 @@ def notices_for_class(
         for invoice_id in ids:
             yield notice_for(batch[invoice_id], school, account)
         db.session.expunge_all()
-
-
-def describe_amount(amount_vnd: int) -> str:
-    return f"{format_vnd(amount_vnd)} đ"

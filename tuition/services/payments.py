@@ -14,7 +14,6 @@ Rules that hold everywhere here:
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -602,13 +601,6 @@ def suggestions(txn: BankTransaction, limit: int = 5) -> list[dict]:
          "balance_vnd": s.candidate.balance_vnd, "score": s.score, "reasons": list(s.reasons)}
         for s in ranked
     ]
-
-
-def raw_json(txn: BankTransaction) -> object:
-    try:
-        return json.loads(txn.raw)
-    except ValueError:
-        return txn.raw
 
 
 def students_with_credit(student_ids: list[int]) -> set[int]:

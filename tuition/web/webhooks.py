@@ -57,36 +57,40 @@ def _store_and_match(notification: nt.BankNotification, raw: bytes, account):
     return jsonify({"success": True}), 200
 
 
-@bp.post("/sepay")
-def sepay():
+def _receive(parse, key_field: str, default_setting: str, verify):
+    """Parse (400), authenticate with the account's key (401), then store and match.
+
+    ``verify(raw, keys)`` says whether the request is signed by one of ``keys``.
+    """
     raw = request.get_data(cache=False)
     try:
-        notification = nt.parse_sepay(raw)
+        notification = parse(raw)
     except nt.NotificationError as exc:
         return _error(400, exc)
     # Looked up once: it gives the key, and store() records its id and school.
     account = payments.receiving_account(notification.account_number)
-    keys = _keys(account, "sepay_api_key", "SEPAY_API_KEY")
-    authorised = nt.verify_sepay_apikey(request.headers.get("Authorization"), keys) or (
-        nt.verify_sepay_hmac(raw, request.headers.get("X-SePay-Timestamp"),
-                             request.headers.get("X-SePay-Signature"), keys, now=time.time())
-    )
-    if not authorised:
+    if not verify(raw, _keys(account, key_field, default_setting)):
         return _error(401, _UNAUTHORISED)
     return _store_and_match(notification, raw, account)
+
+
+def _sepay_signed(raw: bytes, keys: list[str]) -> bool:
+    headers = request.headers
+    return nt.verify_sepay_apikey(headers.get("Authorization"), keys) or nt.verify_sepay_hmac(
+        raw, headers.get("X-SePay-Timestamp"), headers.get("X-SePay-Signature"), keys,
+        now=time.time())
+
+
+def _casso_signed(raw: bytes, keys: list[str]) -> bool:
+    return nt.verify_casso_signature(raw, request.headers.get("X-Casso-Signature"), keys,
+                                     now_ms=int(time.time() * 1000))
+
+
+@bp.post("/sepay")
+def sepay():
+    return _receive(nt.parse_sepay, "sepay_api_key", "SEPAY_API_KEY", _sepay_signed)
 
 
 @bp.post("/casso")
 def casso():
-    raw = request.get_data(cache=False)
-    try:
-        notification = nt.parse_casso(raw)
-    except nt.NotificationError as exc:
-        return _error(400, exc)
-    # Looked up once: it gives the key, and store() records its id and school.
-    account = payments.receiving_account(notification.account_number)
-    keys = _keys(account, "casso_checksum_key", "CASSO_CHECKSUM_KEY")
-    if not nt.verify_casso_signature(raw, request.headers.get("X-Casso-Signature"), keys,
-                                     now_ms=int(time.time() * 1000)):
-        return _error(401, _UNAUTHORISED)
-    return _store_and_match(notification, raw, account)
+    return _receive(nt.parse_casso, "casso_checksum_key", "CASSO_CHECKSUM_KEY", _casso_signed)
