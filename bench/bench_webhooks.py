@@ -186,8 +186,13 @@ def stop(server: subprocess.Popen) -> None:
 
 
 def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float,
-          processes=lambda: {}):
+          processes=lambda: {}, rate: float | None = None):
     """Send every body once over ``concurrency`` keep-alive connections.
+
+    Without ``rate``, each connection sends its next request as soon as it has the answer (the
+    server's capacity). With ``rate``, request ``i`` is due ``i / rate`` seconds after the start
+    and its latency counts from when it was due, so a server falling behind shows as latency
+    (no coordinated omission); ``concurrency`` must then cover rate x latency.
 
     Returns (results, wall seconds, warm-up requests, CPU seconds by process group); results
     are (HTTP status, seconds) per timed request. ``processes`` names the server processes
@@ -198,7 +203,10 @@ def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float,
     take = threading.Lock()
     results: list[tuple[int, float]] = []
     deadline = time.monotonic() + max_seconds
-    start = threading.Barrier(concurrency + 1)
+    numbers = itertools.count()
+    schedule: list[float] = []  # when the timed part began (set as the barrier opens)
+    start = threading.Barrier(concurrency + 1,
+                              action=lambda: schedule.append(time.perf_counter()))
 
     def client(warm_up: list[bytes]):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -210,10 +218,15 @@ def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float,
             start.wait()
             while time.monotonic() < deadline:
                 with take:
-                    raw = next(work, None)
+                    raw, number = next(work, None), next(numbers)
                 if raw is None:
                     break
                 began = time.perf_counter()
+                if rate:
+                    due = schedule[0] + number / rate
+                    if due > began:
+                        time.sleep(due - began)
+                    began = due
                 conn.request("POST", "/webhooks/sepay", body=raw, headers=headers)
                 response = conn.getresponse()
                 response.read()
@@ -238,6 +251,24 @@ def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float,
     cpu = {name: cpu_seconds(pids) - cpu_before[name] for name, pids in groups.items()}
     cpu["client"] = time.process_time() - client_before
     return results, wall, 2 * concurrency, cpu
+
+
+def match_workers(url: str, count: int, *, once: bool) -> list[subprocess.Popen]:
+    """Start ``count`` ``flask tuition match-worker`` processes (``--once``: drain and exit)."""
+    return [subprocess.Popen(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "tuition", "match-worker",
+         *(["--once"] if once else ["--idle", "0.1"])], cwd=ROOT, stdout=subprocess.DEVNULL,
+        env={**os.environ, "DATABASE_URL": url, "TUITION_SECRET_KEY": SECRET})
+        for _ in range(count)]
+
+
+def queued(app) -> int:
+    """Notifications stored but not matched yet."""
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(BankTransaction).where(
+            BankTransaction.status == "received"))
+        db.session.rollback()
+        return count
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -281,6 +312,13 @@ def main() -> int:
     parser.add_argument("--queue", action="store_true",
                         help="webhooks only store; afterwards `flask tuition match-worker` "
                              "matches the queue and its rate is printed")
+    parser.add_argument("--match-workers", type=int, default=1,
+                        help="with --queue: match worker processes draining the queue")
+    parser.add_argument("--match-during", action="store_true",
+                        help="with --queue: the match workers also run during the load")
+    parser.add_argument("--rate", type=float,
+                        help="send at this many requests a second (latency counted from when "
+                             "each was due) instead of as fast as the server answers")
     parser.add_argument("--reuse-seed", action="store_true",
                         help="copy the database loaded by an earlier run instead of reloading")
     args = parser.parse_args()
@@ -309,24 +347,38 @@ def main() -> int:
               f"in {time.perf_counter() - t0:.1f} s (kept as {seed} for --reuse-seed)")
     try:
         bodies = notifications(invoices, args.requests, random.Random(2026))
+        with app.app_context():
+            # The demo school comes with sample transfers: count only what the run adds.
+            before = db.session.scalar(select(func.count()).select_from(BankTransaction))
+            db.session.rollback()
         port = free_port()
         server = start_gunicorn(url, port, args)
         try:
+            matchers = match_workers(url, args.match_workers, once=False) if (
+                args.queue and args.match_during) else []
+            if matchers:
+                time.sleep(3)  # their start-up (imports, app) stays out of the timed part
             results, wall, warm_ups, cpu = drive(
                 port, bodies, args.concurrency, args.max_seconds,
-                processes=lambda: server_pids(server, args.server, args.database))
+                processes=lambda: server_pids(server, args.server, args.database),
+                rate=args.rate)
+            for matcher in matchers:
+                matcher.send_signal(signal.SIGTERM)
+            if any(matcher.wait() for matcher in matchers):
+                raise SystemExit("a match worker failed")
         finally:
             stop(server)
         matching = None
         if args.queue:
             started = time.perf_counter()
-            subprocess.run(
-                [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "tuition", "match-worker",
-                 "--once"], cwd=ROOT, check=True, capture_output=True,
-                env={**os.environ, "DATABASE_URL": url, "TUITION_SECRET_KEY": SECRET})
+            pending = queued(app)
+            workers = match_workers(url, args.match_workers, once=True)
+            if any(worker.wait() for worker in workers):
+                raise SystemExit("a match worker failed")
             matching = time.perf_counter() - started
         with app.app_context():
-            stored = db.session.scalar(select(func.count()).select_from(BankTransaction))
+            stored = db.session.scalar(
+                select(func.count()).select_from(BankTransaction)) - before
             statuses = {status: n for status, n in db.session.execute(
                 select(BankTransaction.status, func.count()).group_by(BankTransaction.status))}
             report = ledger.verify_school(
@@ -344,12 +396,15 @@ def main() -> int:
     label = args.worker_class + (f" x{args.threads} threads" if args.worker_class == "gthread"
                                  else "")
     print(f"\ngunicorn {args.workers} workers, {label}; {args.concurrency} keep-alive "
-          f"connections; {os.cpu_count()} CPUs shared by client, gunicorn and PostgreSQL")
+          f"connections; {os.cpu_count()} CPUs shared by client, gunicorn and PostgreSQL"
+          + (f"; paced at {args.rate:g} req/s" if args.rate else "; as fast as answered")
+          + (f"; {args.match_workers} match worker(s) running during the load"
+             if args.queue and args.match_during else ""))
     print(f"{'requests':>9} {'seconds':>8} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'p99 ms':>7} {'max ms':>7}  HTTP statuses")
     print(f"{len(results):>9} {wall:>8.2f} {rate:>8.1f} {p50:>7.1f} {p95:>7.1f} {p99:>7.1f} "
           f"{latencies[-1]:>7.1f}  {dict(sorted(codes.items()))}")
-    print(f"stored bank transactions: {stored} (accepted {accepted} + warm-up {warm_ups}); "
+    print(f"new bank transactions: {stored} (accepted {accepted} + warm-up {warm_ups}); "
           f"statuses {dict(sorted(statuses.items()))}")
     print(f"ledger: {'OK' if report.ok else 'PROBLEMS ' + '; '.join(report.problems[:5])}; "
           f"on invoices {report.on_invoices_vnd:,} đ, awaiting review "
@@ -358,8 +413,9 @@ def main() -> int:
         f"{name} {seconds * 1000 / len(results):.2f}" for name, seconds in cpu.items())
         + f"; load average at the end {os.getloadavg()[0]:.2f}")
     if matching is not None:
-        print(f"queue mode: one match worker then matched the {stored} stored notifications "
-              f"in {matching:.1f} s ({stored / matching:.0f}/s, including its start-up)")
+        print(f"queue mode: {pending} of the {stored} new notifications were waiting after the "
+              f"load; {args.match_workers} match worker(s) matched them in {matching:.1f} s "
+              f"({pending / matching:.0f}/s, including start-up)")
     target = rate >= 400 and p99 < 100
     print(f"target >= 400 req/s with p99 < 100 ms: {'met' if target else 'NOT met'}")
     if len(results) < args.requests:

@@ -21,7 +21,14 @@ for _ in $(seq 1 50); do curl -sf 127.0.0.1:5591/healthz >/dev/null && break; sl
 wrk -t2 -c"$conns" -d10s --latency -s bench/webhook_post.lua http://127.0.0.1:5591 | tee /tmp/wrk.out
 kill $server; wait $server 2>/dev/null || true
 after=$(psql -h 127.0.0.1 -U postgres -d "$db" -tAc "select count(*) from bank_transactions")
-echo "stored: $((after - before)) new bank transactions (wrk's request count above)"
+stored=$((after - before))
+accepted=$(awk '/^accepted:/ {print $2}' /tmp/wrk.out)
+echo "stored: $stored new bank transactions; accepted (HTTP 200): $accepted"
+# wrk stops with up to one request in flight per connection: the server may store those
+# after wrk stopped counting, so stored may exceed accepted by at most the connections.
+if (( stored < accepted || stored > accepted + conns )); then
+  echo "CHECK FAILED: stored and accepted disagree" >&2; exit 1
+fi
 start=$(date +%s.%N)
 .venv/bin/flask --app wsgi tuition match-worker --once
 echo "matched the queue in $(echo "$(date +%s.%N) - $start" | bc) s"
