@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import assert_ledger_ok, invoice, payments_of, send_sepay, sepay_body
 from tuition.extensions import db
-from tuition.models import Allocation, BankTransaction, Receipt
+from tuition.models import Allocation, AuditEvent, BankTransaction, Receipt
 from tuition.services import payments
 
 
@@ -37,6 +37,34 @@ def test_webhook_stores_and_the_worker_matches(client, billed, runner, queue_mod
     assert_ledger_ok()
     again = runner.invoke(args=["tuition", "match-worker", "--once"])
     assert "Đã xử lý 0 giao dịch." in again.output
+
+
+def test_a_notification_that_cannot_be_matched_does_not_hold_up_the_queue(
+        client, billed, runner, queue_mode, monkeypatch):
+    send_sepay(client, sepay_body("HONG " + billed.codes["HS002"], 500_000))
+    send_sepay(client, sepay_body(billed.codes["HS001"], 500_000))
+    real_match = payments._match
+    tries = []
+
+    def breaks_on_one(txn, prefix=None):
+        if txn.memo.startswith("HONG"):
+            tries.append(txn.id)
+            raise RuntimeError("matcher bug")
+        return real_match(txn, prefix)
+
+    monkeypatch.setattr(payments, "_match", breaks_on_one)
+    result = runner.invoke(args=["tuition", "match-worker", "--once", "--idle", "0"])
+    assert result.exit_code == 0, result.output
+    assert len(tries) == payments.MATCH_ATTEMPTS  # tried again, then handed to a person
+    assert "không ghép được sau 3 lần" in result.output
+    assert invoice(billed, "HS001")["status"] == "paid"  # the one behind it was matched
+    assert invoice(billed, "HS002")["paid_vnd"] == 0
+    failed = db.session.get(BankTransaction, tries[0])
+    assert (failed.status, failed.status_reason) == ("review", "match_failed")
+    event = db.session.query(AuditEvent).filter_by(action="payment.match_failed").one()
+    assert event.subject == f"payment:{failed.id}"
+    assert "matcher bug" in event.details["error"]
+    assert assert_ledger_ok().awaiting_review_vnd == 500_000
 
 
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),

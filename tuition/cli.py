@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from .cli_sync import sync
@@ -194,6 +195,7 @@ def match_worker(once: bool, idle: float):
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     matched = 0
+    failures: dict[int, int] = {}
     while not stopping:
         txn_id = payments.claim_pending()
         if txn_id is None:
@@ -202,7 +204,21 @@ def match_worker(once: bool, idle: float):
                 break
             time.sleep(idle)
             continue
-        payments.process(txn_id)
-        db.session.commit()
+        try:
+            payments.process(txn_id)
+            db.session.commit()
+        except Exception as exc:  # noqa: BLE001 — one bad notification must not stop the queue
+            db.session.rollback()
+            failures[txn_id] = failures.get(txn_id, 0) + 1
+            current_app.logger.exception("matching transaction %s failed", txn_id)
+            if failures[txn_id] < payments.MATCH_ATTEMPTS:
+                time.sleep(idle)  # perhaps passing (a deadlock, a restart): try again
+                continue
+            if payments.hand_over_unmatchable(txn_id, f"{type(exc).__name__}: {exc}"):
+                click.echo(f"Giao dịch {txn_id}: không ghép được sau "
+                           f"{payments.MATCH_ATTEMPTS} lần, đã chuyển vào hàng chờ xử lý.",
+                           err=True)
+            db.session.commit()
+            del failures[txn_id]
         matched += 1
     click.echo(f"Đã xử lý {matched} giao dịch.")

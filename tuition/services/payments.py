@@ -232,6 +232,29 @@ def claim_pending() -> int | None:
     return db.session.scalar(query)
 
 
+#: How many times a match worker tries one notification before handing it to a person.
+MATCH_ATTEMPTS = 3
+
+
+def hand_over_unmatchable(transaction_id: int, error: str) -> bool:
+    """Matching a stored notification failed every time: put it in the review queue.
+
+    So that one notification the matcher cannot handle never holds up the queue behind it; the
+    money stays unallocated (awaiting review) and the error goes to the audit log. Returns
+    whether it was handed over (False if meanwhile someone matched it).
+    """
+    txn = db.session.scalar(
+        select(BankTransaction).where(BankTransaction.id == transaction_id).with_for_update()
+        .execution_options(populate_existing=True))
+    if txn is None or txn.status != "received":
+        return False
+    txn.status, txn.status_reason = REVIEW, "match_failed"
+    audit.record(None, txn.school_id, "payment.match_failed", f"payment:{txn.id}",
+                 error=error[:500])
+    db.session.flush()
+    return True
+
+
 def _locked_invoices(ids: Iterable[int]) -> list[Invoice]:
     ids = sorted(set(ids))
     if not ids:

@@ -55,6 +55,7 @@ REASON_LABELS = {
     "unknown_account": _l("Tài khoản nhận không thuộc trường nào."),
     "outgoing": _l("Giao dịch chi ra."),
     "set_aside": _l("Đã để riêng (không phải tiền học phí)."),
+    "match_failed": _l("Hệ thống không ghép tự động được (lỗi khi xử lý); cần gán tay."),
 }
 
 MAPPING_LABELS = {
