@@ -193,7 +193,8 @@ def match_worker(once: bool, idle: float):
     from .services import payments
 
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):  # finish the current one, then stop
+        signal.signal(stop_signal, lambda *_: stopping.append(True))
     matched = 0
     failures: dict[int, int] = {}
     while not stopping:
