@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from tests.helpers import assert_ledger_ok, invoice, payments_of, send_sepay, sepay_body
 from tuition.extensions import db
 from tuition.models import Allocation, AuditEvent, BankTransaction, Receipt
-from tuition.services import payments
+from tuition.services import payments, schools, users
 
 
 @pytest.fixture
@@ -108,3 +110,35 @@ def test_several_workers_share_the_queue_and_match_each_payment_once(app, client
     numbers = sorted(r.number for r in db.session.query(Receipt).all())
     assert numbers == list(range(1, 13))
     assert_ledger_ok()
+
+
+def test_the_match_queue_backlog_is_visible_to_admins_and_to_the_school_when_late(
+        client, billed, api, queue_mode, make_staff, staff_login):
+    send_sepay(client, sepay_body(billed.codes["HS001"], 500_000))
+    send_sepay(client, sepay_body("khong co ma", 300_000))
+    _admin, token = users.create_user(None, email="ops@test.vn", role="admin")
+    db.session.commit()
+    fresh = api(token).get("/match-queue")
+    assert fresh.status_code == 200
+    assert fresh.get_json()["waiting"] == 2
+    assert fresh.get_json()["late"] is False
+    assert billed.get("/match-queue").status_code == 403  # an accountant is not an admin
+    accountant = staff_login(make_staff("accountant", schools.get_school("LQD")).email,
+                             "mat-khau-rat-dai-123")
+    assert "match-queue-late" not in accountant.get("/app/LQD/cho-xu-ly").get_data(as_text=True)
+
+    # The match workers stopped ten minutes ago.
+    db.session.execute(update(BankTransaction).values(
+        received_at=datetime.now(UTC) - timedelta(minutes=10)))
+    db.session.commit()
+    late = api(token).get("/match-queue").get_json()
+    assert late["late"] is True and late["oldest_waiting_seconds"] >= 600
+    page = accountant.get("/app/LQD/cho-xu-ly").get_data(as_text=True)
+    assert "2 giao dịch mới nhận đã chờ ghép tự động hơn 10 phút" in page
+
+    runner_result = client.application.test_cli_runner().invoke(
+        args=["tuition", "match-worker", "--once"])
+    assert runner_result.exit_code == 0, runner_result.output
+    assert api(token).get("/match-queue").get_json() == {
+        "waiting": 0, "oldest_received_at": None, "oldest_waiting_seconds": 0, "late": False}
+    assert "match-queue-late" not in accountant.get("/app/LQD/cho-xu-ly").get_data(as_text=True)

@@ -17,6 +17,7 @@ import functools
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Row, bindparam, func, select
@@ -230,6 +231,28 @@ def claim_pending() -> int | None:
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return db.session.scalar(query)
+
+
+#: Stored notifications waiting longer than this for matching mean the match workers are
+#: behind or not running (queue mode); staff pages and the match-queue API say so.
+MATCH_QUEUE_LATE = timedelta(minutes=5)
+
+
+def match_queue(school_id: int | None = None) -> dict:
+    """Stored notifications not matched yet (all schools, or one): how many, and how long the
+    oldest has waited. In queue mode this is the match workers' backlog."""
+    table = BankTransaction.__table__
+    query = select(func.count(), func.min(table.c.received_at)).where(
+        table.c.status == "received")
+    if school_id is not None:
+        query = query.where(table.c.school_id == school_id)
+    waiting, oldest = db.session.execute(query).one()
+    if oldest is not None and oldest.tzinfo is None:  # SQLite gives it back naive (UTC)
+        oldest = oldest.replace(tzinfo=UTC)
+    age = datetime.now(UTC) - oldest if oldest else timedelta(0)
+    return {"waiting": waiting, "oldest_received_at": oldest,
+            "oldest_waiting_seconds": int(age.total_seconds()),
+            "late": age > MATCH_QUEUE_LATE}
 
 
 #: How many times a match worker tries one notification before handing it to a person.

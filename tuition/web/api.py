@@ -14,7 +14,7 @@ from ..models import Student
 from ..pdf.notices import render_notices
 from ..qrimage import qr_png, qr_svg
 from ..services import billing, fees, invoices, payments, schools, students, users
-from ..services.access import require_manage, require_read
+from ..services.access import require_admin, require_manage, require_read
 from ..services.errors import Conflict, Invalid, ServiceError
 from .openapi import openapi_document
 
@@ -284,6 +284,16 @@ def list_payments(code: str):
     school = _school(code)
     found = payments.list_payments(school, status=request.args.get("status"))
     return jsonify({"items": [payments.payment_json(t) for t in found], "count": len(found)})
+
+
+@bp.get("/match-queue")
+@authenticated
+def match_queue():
+    """Admin: notifications stored but not matched yet (the match workers' backlog)."""
+    require_admin(g.user)
+    queue = payments.match_queue()
+    oldest = queue["oldest_received_at"]
+    return jsonify({**queue, "oldest_received_at": oldest.isoformat() if oldest else None})
 
 
 @bp.get("/payments/<int:payment_id>")

@@ -245,6 +245,15 @@ def openapi_document() -> dict:
                 "Run matching again over the review queue",
                 {"200": _json({"type": "object", "properties": {
                     "matched": {"type": "integer"}}})}, params=[_SCHOOL])},
+            "/match-queue": {"get": _op(
+                "Admin: stored notifications not matched yet (queue mode's backlog)",
+                {"200": _json({"type": "object", "properties": {
+                    "waiting": {"type": "integer"},
+                    "oldest_received_at": {"type": ["string", "null"], "format": "date-time"},
+                    "oldest_waiting_seconds": {"type": "integer"},
+                    "late": {"type": "boolean",
+                             "description": "the oldest has waited more than five minutes"},
+                }})})},
             "/payments/{payment_id}": {"get": _op(
                 "A payment; in review, with ranked suggestions",
                 {"200": _json(_ref("Payment"))}, params=[_int_param("payment_id")])},

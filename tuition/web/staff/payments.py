@@ -138,7 +138,7 @@ def _review_page(school, *, error: str | None = None, error_txn: int | None = No
     return render_template(
         "staff/payments/review.html", items=items, total=len(queue),
         total_vnd=sum(payments.unallocated_vnd(t) for t in queue),
-        error=error, error_txn=error_txn,
+        error=error, error_txn=error_txn, match_queue=payments.match_queue(school.id),
     ), status
 
 
