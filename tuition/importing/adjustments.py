@@ -18,6 +18,7 @@ from .tabular import (
     RowError,
     RowsInvalid,
     clean_text,
+    header_errors,
     match_headers,
     read_table,
     show,
@@ -77,22 +78,7 @@ def parse_adjustments(data: bytes, filename: str) -> list[AdjustmentRow]:
     """
     table = read_table(data, filename)
     match = match_headers(table.headers, ADJUSTMENT_COLUMNS, required=tuple(ADJUSTMENT_COLUMNS))
-    errors: list[RowError] = []
-    for name in match.missing:
-        label_vi, label_en = _LABELS[name]
-        errors.append(RowError(
-            table.header_row, name,
-            f'Thiếu cột "{label_vi}" (hoặc "{label_en}") ở dòng tiêu đề {table.header_row}.',
-            f'The "{label_en}" (or "{label_vi}") column is missing from header row '
-            f"{table.header_row}.",
-        ))
-    for indexes in match.duplicated.values():
-        names = ", ".join(f'"{table.headers[i]}"' for i in indexes)
-        errors.append(RowError(
-            table.header_row, table.headers[indexes[1]],
-            f"Các cột {names} có cùng ý nghĩa; hãy giữ lại một cột.",
-            f"Columns {names} mean the same thing; keep only one.",
-        ))
+    errors = header_errors(table, match, match.missing, _LABELS)
     if errors:
         raise AdjustmentsInvalid(errors)
 

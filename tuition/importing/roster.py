@@ -21,6 +21,7 @@ from .tabular import (
     RowsInvalid,
     Table,
     clean_text,
+    header_errors,
     match_headers,
     normalise_header,
     read_table,
@@ -189,22 +190,7 @@ def _roster_columns(table: Table) -> tuple[dict[str, int], list[RowError]]:
     missing = list(match.missing)
     if "full_name" in missing and {"family_name", "given_name"} <= match.columns.keys():
         missing.remove("full_name")
-    errors = []
-    for name in missing:
-        label_vi, label_en = _LABELS[name]
-        errors.append(RowError(
-            table.header_row, name,
-            f'Thiếu cột "{label_vi}" (hoặc "{label_en}") ở dòng tiêu đề {table.header_row}.',
-            f'The "{label_en}" (or "{label_vi}") column is missing from header row '
-            f"{table.header_row}.",
-        ))
-    for indexes in match.duplicated.values():
-        names = ", ".join(f'"{table.headers[i]}"' for i in indexes)
-        errors.append(RowError(
-            table.header_row, table.headers[indexes[1]],
-            f"Các cột {names} có cùng ý nghĩa; hãy giữ lại một cột.",
-            f"Columns {names} mean the same thing; keep only one.",
-        ))
+    errors = header_errors(table, match, missing, _LABELS)
     return match.columns, errors
 
 

@@ -319,6 +319,27 @@ def match_headers(
     )
 
 
+def header_errors(table: Table, match: HeaderMatch, missing: Collection[str],
+                  labels: Mapping[str, tuple[str, str]]) -> list[RowError]:
+    """Errors for the header row: each ``missing`` field (named by its Vietnamese and English
+    ``labels``) and each field given by several columns."""
+    row = table.header_row
+    errors = [RowError(
+        row, name,
+        f'Thiếu cột "{labels[name][0]}" (hoặc "{labels[name][1]}") ở dòng tiêu đề {row}.',
+        f'The "{labels[name][1]}" (or "{labels[name][0]}") column is missing from header row '
+        f"{row}.",
+    ) for name in missing]
+    for indexes in match.duplicated.values():
+        names = ", ".join(f'"{table.headers[i]}"' for i in indexes)
+        errors.append(RowError(
+            row, table.headers[indexes[1]],
+            f"Các cột {names} có cùng ý nghĩa; hãy giữ lại một cột.",
+            f"Columns {names} mean the same thing; keep only one.",
+        ))
+    return errors
+
+
 # --- Cell helpers shared by the parsers ------------------------------------------------------
 
 
