@@ -539,3 +539,17 @@ def test_amount_accepted(value, expected):
 def test_amount_refused(value, message):
     with pytest.raises(CellError, match=message):
         parse_amount_vnd(value)
+
+
+def test_adjustments_name_missing_and_doubled_columns_before_reading_rows():
+    data = csv_text(["Mã học sinh;Số tiền;Số tiền (đ)", "A1;-20.000;-20.000"])
+
+    with pytest.raises(AdjustmentsInvalid) as caught:
+        parse_adjustments(data, "adj.csv")
+
+    assert [(e.row, e.column, e.message, e.message_en) for e in caught.value.errors] == [
+        (1, "description", 'Thiếu cột "Nội dung" (hoặc "Description") ở dòng tiêu đề 1.',
+         'The "Description" (or "Nội dung") column is missing from header row 1.'),
+        (1, "Số tiền (đ)", 'Các cột "Số tiền", "Số tiền (đ)" có cùng ý nghĩa; hãy giữ lại '
+         "một cột.", 'Columns "Số tiền", "Số tiền (đ)" mean the same thing; keep only one.'),
+    ]
