@@ -197,13 +197,7 @@ def process(transaction_id: int) -> BankTransaction:
     # populate_existing: the caller may hold this row already loaded (unlocked, e.g. by reading
     # txn.id after a commit); without it the locked read would keep that stale status. The
     # school's payment prefix comes along (it never changes) instead of loading the school.
-    txn, prefix = db.session.execute(
-        select(BankTransaction, School.payment_prefix)
-        .outerjoin(School, School.id == BankTransaction.school_id)
-        .where(BankTransaction.id == transaction_id)
-        .with_for_update(of=BankTransaction)
-        .execution_options(populate_existing=True)
-    ).one()
+    txn, prefix = db.session.execute(_LOCK_FOR_MATCHING, {"id": transaction_id}).one()
     if txn.status != "received":
         return txn
     made: list[tuple[Allocation, Invoice]] = []
@@ -218,6 +212,17 @@ def process(transaction_id: int) -> BankTransaction:
     # its new status), so the invoice allocations just made are all that need receipts.
     receipts.issue_new(txn, made)
     return txn
+
+
+# Built once, like the other statements every notification runs: building them per call
+# costs more Python than running them.
+_LOCK_FOR_MATCHING = (
+    select(BankTransaction, School.payment_prefix)
+    .outerjoin(School, School.id == BankTransaction.school_id)
+    .where(BankTransaction.id == bindparam("id"))
+    .with_for_update(of=BankTransaction)
+    .execution_options(populate_existing=True)
+)
 
 
 def claim_pending() -> int | None:
@@ -302,10 +307,7 @@ def _match(txn: BankTransaction, prefix: str | None = None) -> list[tuple[Alloca
     # the lock.
     invoices = {
         inv.code: inv for inv in db.session.scalars(
-            select(Invoice).where(Invoice.school_id == txn.school_id, Invoice.code.in_(codes))
-            .order_by(Invoice.id).with_for_update()
-            .execution_options(populate_existing=True)
-        )
+            _LOCK_INVOICES_BY_CODE, {"school_id": txn.school_id, "codes": codes})
     } if codes else {}
     named = [invoices[code] for code in codes if code in invoices]
     decision = matching.decide(
@@ -324,6 +326,15 @@ def _match(txn: BankTransaction, prefix: str | None = None) -> list[tuple[Alloca
     txn.status = _STATUS_OF_DECISION[decision.kind]
     txn.status_reason = decision.reason
     return made
+
+
+_LOCK_INVOICES_BY_CODE = (
+    select(Invoice)
+    .where(Invoice.school_id == bindparam("school_id"),
+           Invoice.code.in_(bindparam("codes", expanding=True)))
+    .order_by(Invoice.id).with_for_update()
+    .execution_options(populate_existing=True)
+)
 
 
 def _allocate_to_invoice(txn, invoice: Invoice, amount: int, *, actor, reason: str,

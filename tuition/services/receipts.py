@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Row, null, select, update
+from sqlalchemy import Row, bindparam, select, update
 
 from ..core.banks import bank_by_bin
 from ..core.periods import parse_period
@@ -51,11 +51,8 @@ def _next_number(school_id: int, letters: str, template: str,
     """
     series = f"{letters}-{when.astimezone(VIETNAM):%y}"
     table = ReceiptSeries.__table__
-    take = (update(table)
-            .where(table.c.school_id == school_id, table.c.series == series)
-            .values(last_number=table.c.last_number + 1)
-            .returning(table.c.template_symbol, table.c.last_number))
-    row = db.session.execute(take).first()
+    key = {"for_school": school_id, "for_series": series}
+    row = db.session.execute(_TAKE_NUMBER, key).first()
     if row is None:
         # First receipt of the year: create the counter. A concurrent creator may win the
         # unique key; either way the row then exists and the UPDATE locks it.
@@ -65,31 +62,45 @@ def _next_number(school_id: int, letters: str, template: str,
                     last_number=0)
             .on_conflict_do_nothing()
         )
-        row = db.session.execute(take).one()
+        row = db.session.execute(_TAKE_NUMBER, key).one()
     return series, row.template_symbol, row.last_number
+
+
+_TAKE_NUMBER = (
+    update(ReceiptSeries.__table__)
+    .where(ReceiptSeries.__table__.c.school_id == bindparam("for_school"),
+           ReceiptSeries.__table__.c.series == bindparam("for_series"))
+    .values(last_number=ReceiptSeries.__table__.c.last_number + 1)
+    .returning(ReceiptSeries.__table__.c.template_symbol, ReceiptSeries.__table__.c.last_number)
+)
 
 
 def _facts(invoice: Invoice, bank_account_id: int | None) -> tuple[Row, list[list]]:
     """What a receipt of ``invoice`` says besides the money, in one query: the school (and
     its series letters), the student and class, the receiving bank, and the invoice lines."""
-    bank_bin = (select(BankAccount.bin).where(BankAccount.id == bank_account_id)
-                .scalar_subquery() if bank_account_id else null())
-    rows = db.session.execute(
-        select(School.name, School.address, School.tax_code, School.phone,
-               School.receipt_series_letters, School.receipt_template,
-               Student.full_name, Student.code, Student.guardian_name,
-               Classroom.name.label("class_name"), bank_bin.label("bank_bin"),
-               InvoiceLine.description, InvoiceLine.amount_vnd)
-        .select_from(Invoice)
-        .join(School, School.id == Invoice.school_id)
-        .join(Student, Student.id == Invoice.student_id)
-        .join(Classroom, Classroom.id == Student.classroom_id)
-        .outerjoin(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
-        .where(Invoice.id == invoice.id)
-        .order_by(InvoiceLine.position)
-    ).all()
+    rows = db.session.execute(_FACTS, {"invoice_id": invoice.id,
+                                       "bank_account_id": bank_account_id}).all()
     lines = [[row.description, row.amount_vnd] for row in rows if row.description is not None]
     return rows[0], lines
+
+
+#: Built once: it runs for every receipt, and building it costs more Python than running it.
+_FACTS = (
+    select(School.name, School.address, School.tax_code, School.phone,
+           School.receipt_series_letters, School.receipt_template,
+           Student.full_name, Student.code, Student.guardian_name,
+           Classroom.name.label("class_name"),
+           select(BankAccount.bin).where(BankAccount.id == bindparam("bank_account_id"))
+           .scalar_subquery().label("bank_bin"),
+           InvoiceLine.description, InvoiceLine.amount_vnd)
+    .select_from(Invoice)
+    .join(School, School.id == Invoice.school_id)
+    .join(Student, Student.id == Invoice.student_id)
+    .join(Classroom, Classroom.id == Student.classroom_id)
+    .outerjoin(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+    .where(Invoice.id == bindparam("invoice_id"))
+    .order_by(InvoiceLine.position)
+)
 
 
 def _content(allocation: Allocation, invoice: Invoice, txn: BankTransaction,
