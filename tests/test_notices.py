@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import io
-import re
 import shutil
 import subprocess
 import unicodedata
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from tests.pdfs import decode_qr_codes, page_text, word_boxes
 from tuition.pdf.notices import Notice, NoticeLine, format_vnd, render_notices
 
 PAYLOAD = (
@@ -92,31 +92,6 @@ def render(notices: list[Notice], layout: str, tmp_path: Path) -> Path:
     with path.open("wb") as out:
         assert render_notices(notices, out, layout=layout) == len(notices)
     return path
-
-
-def page_text(path: Path, page: int) -> str:
-    """Text of one page (1-based) as ``pdftotext -layout`` extracts it."""
-    result = subprocess.run(
-        ["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(path), "-"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout
-
-
-def decode_qr_codes(path: Path, page: int, tmp_path: Path) -> set[str]:
-    pyzbar = pytest.importorskip("pyzbar.pyzbar")
-    from PIL import Image
-
-    prefix = tmp_path / f"page{page}"
-    subprocess.run(
-        ["pdftoppm", "-r", "200", "-png", "-f", str(page), "-l", str(page), str(path), str(prefix)],
-        check=True,
-    )
-    (png,) = tmp_path.glob(f"page{page}*.png")
-    with Image.open(png) as image:
-        return {symbol.data.decode("utf-8") for symbol in pyzbar.decode(image)}
 
 
 def test_format_vnd_uses_dots_between_thousands() -> None:
@@ -218,7 +193,7 @@ def test_qr_codes_decode_to_payload_and_verify_url(
     layout: str, class_notices: list[Notice], tmp_path: Path
 ) -> None:
     path = render(class_notices[:2], layout, tmp_path)
-    found = decode_qr_codes(path, 1, tmp_path)
+    found = set(decode_qr_codes(path, 1, tmp_path))
     first = class_notices[0]
     assert first.qr_payload in found
     assert first.verify_url in found
@@ -259,15 +234,7 @@ def test_many_long_lines_and_long_names_stay_inside_the_page(
     )
     for layout in ("a5x2", "a4"):
         path = render([notice, notice], layout, tmp_path)
-        bbox = subprocess.run(
-            ["pdftotext", "-bbox", str(path), "-"], check=True, capture_output=True, text=True
-        ).stdout
-        boxes = [
-            tuple(float(v) for v in match)
-            for match in re.findall(
-                r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', bbox
-            )
-        ]
+        boxes = word_boxes(path)
         assert boxes
         for x_min, y_min, x_max, y_max in boxes:
             assert 20 <= x_min and x_max <= 595.3 - 20

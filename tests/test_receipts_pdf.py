@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import io
-import re
 import shutil
 import subprocess
 import unicodedata
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from tests.pdfs import decode_qr_codes, page_text, word_boxes
 from tuition.pdf.receipts import ReceiptDoc, ReceiptLine, render_receipts
 
 needs_poppler = pytest.mark.skipif(
@@ -75,30 +75,6 @@ def render(receipts: list[ReceiptDoc], tmp_path: Path, name: str = "receipts") -
     with path.open("wb") as out:
         assert render_receipts(receipts, out) == len(receipts)
     return path
-
-
-def page_text(path: Path, page: int) -> str:
-    """Text of one page (1-based) as ``pdftotext -layout`` extracts it."""
-    return subprocess.run(
-        ["pdftotext", "-layout", "-f", str(page), "-l", str(page), str(path), "-"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def decode_qr_codes(path: Path, page: int, tmp_path: Path) -> list[str]:
-    pyzbar = pytest.importorskip("pyzbar.pyzbar")
-    from PIL import Image
-
-    prefix = tmp_path / f"page{page}"
-    subprocess.run(
-        ["pdftoppm", "-r", "200", "-png", "-f", str(page), "-l", str(page), str(path), str(prefix)],
-        check=True,
-    )
-    (png,) = tmp_path.glob(f"page{page}*.png")
-    with Image.open(png) as image:
-        return [symbol.data.decode("utf-8") for symbol in pyzbar.decode(image)]
 
 
 EXPECTED = (
@@ -298,15 +274,7 @@ def test_many_items_and_long_names_stay_inside_the_page(
         void_reason="Nhập nhầm số tiền của giao dịch ngân hàng, " * 3,
     )
     path = render([receipt], tmp_path)
-    bbox = subprocess.run(
-        ["pdftotext", "-bbox", str(path), "-"], check=True, capture_output=True, text=True
-    ).stdout
-    boxes = [
-        tuple(float(v) for v in found)
-        for found in re.findall(
-            r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', bbox
-        )
-    ]
+    boxes = word_boxes(path)
     assert boxes
     for x_min, y_min, x_max, y_max in boxes:
         assert 20 <= x_min and x_max <= 419.5 - 20
