@@ -50,14 +50,13 @@ def _next_number(school_id: int, letters: str, template: str,
     and committing, because it queues every other receipt of the school behind this one.
     """
     series = f"{letters}-{when.astimezone(VIETNAM):%y}"
-    table = ReceiptSeries.__table__
     key = {"for_school": school_id, "for_series": series}
     row = db.session.execute(_TAKE_NUMBER, key).first()
     if row is None:
         # First receipt of the year: create the counter. A concurrent creator may win the
         # unique key; either way the row then exists and the UPDATE locks it.
         db.session.execute(
-            sql.insert(table)
+            sql.insert(_SERIES)
             .values(school_id=school_id, series=series, template_symbol=template,
                     last_number=0)
             .on_conflict_do_nothing()
@@ -66,12 +65,15 @@ def _next_number(school_id: int, letters: str, template: str,
     return series, row.template_symbol, row.last_number
 
 
+_SERIES = ReceiptSeries.__table__
+#: Built once (it runs for every receipt). Bind names differ from the columns: an UPDATE
+#: reserves the column names for its SET clause.
 _TAKE_NUMBER = (
-    update(ReceiptSeries.__table__)
-    .where(ReceiptSeries.__table__.c.school_id == bindparam("for_school"),
-           ReceiptSeries.__table__.c.series == bindparam("for_series"))
-    .values(last_number=ReceiptSeries.__table__.c.last_number + 1)
-    .returning(ReceiptSeries.__table__.c.template_symbol, ReceiptSeries.__table__.c.last_number)
+    update(_SERIES)
+    .where(_SERIES.c.school_id == bindparam("for_school"),
+           _SERIES.c.series == bindparam("for_series"))
+    .values(last_number=_SERIES.c.last_number + 1)
+    .returning(_SERIES.c.template_symbol, _SERIES.c.last_number)
 )
 
 
