@@ -31,6 +31,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
+    with app.app_context():  # creates no connection: only listens for the ones to come
+        from .services.sql import guard_sqlite_row_locks
+
+        for engine in db.engines.values():
+            guard_sqlite_row_locks(engine)
     limiter.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)

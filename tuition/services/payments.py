@@ -229,13 +229,16 @@ def claim_pending() -> int | None:
     """Lock the oldest stored-but-unmatched transaction that nobody else is working on.
 
     ``SKIP LOCKED`` lets several match workers share the queue on PostgreSQL; the lock lasts
-    until the caller commits, after :func:`process`. SQLite has one writer at a time anyway.
+    until the caller commits, after :func:`process`. On SQLite the same request takes the
+    database's write lock (see :func:`sql.guard_sqlite_row_locks`), so workers take turns.
     """
-    query = (select(BankTransaction.id).where(BankTransaction.status == "received")
-             .order_by(BankTransaction.id).limit(1))
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return db.session.scalar(query)
+    return db.session.scalar(_CLAIM_PENDING)
+
+
+_CLAIM_PENDING = (
+    select(BankTransaction.id).where(BankTransaction.status == "received")
+    .order_by(BankTransaction.id).limit(1).with_for_update(skip_locked=True)
+)
 
 
 #: Stored notifications waiting longer than this for matching mean the match workers are

@@ -32,3 +32,46 @@ def commit_without_waiting_for_disk() -> None:
     """
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def guard_sqlite_row_locks(engine) -> None:
+    """Give ``SELECT ... FOR UPDATE`` its meaning on SQLite, which ignores it.
+
+    On PostgreSQL a row lock makes "read, decide, write" exactly-once: a concurrent request
+    waits, then reads what the first one wrote. SQLite has no row locks, and Python's sqlite3
+    runs reads outside any transaction until the first write, so two requests can both read a
+    notification as unmatched and both allocate it. SQLite's one lock is the database's write
+    lock: wherever a statement asks for a row lock and this connection has not taken the write
+    lock yet, ``BEGIN IMMEDIATE`` takes it (waiting for the current writer) before the read.
+    From then until commit no other connection writes, so what is read stays true.
+
+    sqlite3 (legacy transaction control) opens a transaction only before a write, and a write
+    holds the write lock to the end of its transaction; so "in a transaction" means "holding
+    the write lock" here, and nothing needs doing then. Reads outside a locked section still
+    see each statement's latest committed state, as under PostgreSQL's read committed.
+
+    Also on every new connection: WAL journal (readers never wait for the writer) and a busy
+    timeout long enough for writers to queue rather than fail.
+    """
+    from sqlalchemy import event
+
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record):
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if engine.url.database not in (None, "", ":memory:"):
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
+
+    @event.listens_for(engine, "before_execute")
+    def _write_lock_for_row_locks(conn, statement, *_args):
+        if getattr(statement, "_for_update_arg", None) is None:
+            return
+        dbapi_connection = conn.connection.driver_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+
+
+#: How long a writer waits for SQLite's write lock before giving up ("database is locked").
+SQLITE_BUSY_TIMEOUT_MS = 30_000
