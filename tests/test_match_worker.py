@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -69,8 +68,6 @@ def test_a_notification_that_cannot_be_matched_does_not_hold_up_the_queue(
     assert assert_ledger_ok().awaiting_review_vnd == 500_000
 
 
-@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-                    reason="SKIP LOCKED needs PostgreSQL")
 def test_several_workers_share_the_queue_and_match_each_payment_once(app, client, billed,
                                                                      queue_mode):
     for _ in range(4):
