@@ -302,7 +302,8 @@ def test_one_notification_delivered_eight_times_at_once_over_http_is_booked_once
         code = school.codes[student]
         raw = sepay_raw(f"{code} hoc phi", 500_000)
         responses = all_at_once(*[
-            (lambda: http_post(f"{live_server}/webhooks/sepay", raw)) for _ in range(8)])
+            (lambda raw=raw: http_post(f"{live_server}/webhooks/sepay", raw))
+            for _ in range(8)])
         assert responses == [(200, {"success": True})] * 8
         fresh()
         assert count(BankTransaction) == round_ + 1
@@ -324,7 +325,7 @@ def test_two_accountants_placing_one_transfer_at_once_place_it_once(app, school,
             BankTransaction.id.desc()).limit(1))
         targets = [school.codes[STUDENTS[2 * n]], school.codes[STUDENTS[2 * n + 1]]]
 
-        def assign(invoice_code):
+        def assign(invoice_code, txn_id=txn_id):
             def call():
                 response = app.test_client().post(
                     f"/api/v1/payments/{txn_id}/allocations", headers=school.headers,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import exists, insert, select
 
-from ..core import paycode
+from ..core import clock, paycode
 from ..core.charges import Reduction, charge
 from ..core.invoice_state import InvoiceStateError, transition
 from ..core.periods import Period, PeriodError, parse_period
@@ -302,7 +302,7 @@ def cancel_invoice(actor: User, school: School, invoice: Invoice, reason: str) -
             ),
             f"Cannot cancel invoice: {exc}.",
         ) from exc
-    locked.cancelled_at = datetime.now(UTC)
+    locked.cancelled_at = clock.now_utc()
     locked.cancelled_by_id = actor.id
     locked.cancel_reason = reason
     db.session.flush()

@@ -17,12 +17,12 @@ import functools
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from flask import current_app
 from sqlalchemy import Row, bindparam, func, select
 
-from ..core import matching
+from ..core import clock, matching
 from ..core.invoice_state import transition
 from ..core.memo import find_codes
 from ..core.notifications import BankNotification
@@ -257,7 +257,7 @@ def match_queue(school_id: int | None = None) -> dict:
     waiting, oldest = db.session.execute(query).one()
     if oldest is not None and oldest.tzinfo is None:  # SQLite gives it back naive (UTC)
         oldest = oldest.replace(tzinfo=UTC)
-    age = datetime.now(UTC) - oldest if oldest else timedelta(0)
+    age = clock.now_utc() - oldest if oldest else timedelta(0)
     return {"waiting": waiting, "oldest_received_at": oldest,
             "oldest_waiting_seconds": int(age.total_seconds()),
             "late": age > MATCH_QUEUE_LATE}

@@ -8,13 +8,13 @@ number: a rolled-back transaction gives its number back together with its receip
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import Row, bindparam, select, update
 
 from ..core.banks import bank_by_bin
+from ..core.clock import VIETNAM, now_utc
 from ..core.periods import parse_period
 from ..core.words import amount_in_words
 from ..extensions import db
@@ -36,7 +36,6 @@ from .access import require_manage
 from .errors import Conflict, Invalid, not_found
 from .students import class_name_key
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 #: The reason payments.apply_credit gives the allocations it makes from a credit balance.
 CREDIT_USE_REASON = "Trừ vào số tiền nộp thừa trước đó"
 
@@ -146,7 +145,7 @@ def issue(allocation: Allocation, *, actor: User | None = None,
     facts, lines = _facts(invoice, txn.bank_account_id)
     if content is None:
         content = _content(allocation, invoice, txn, actor, facts, lines)
-    now = datetime.now(UTC)
+    now = now_utc()
     series, template_symbol, number = _next_number(
         invoice.school_id, facts.receipt_series_letters, facts.receipt_template, now)
     receipt = Receipt(
@@ -196,7 +195,7 @@ def void(actor: User | None, receipt: Receipt, *, reason: str) -> Receipt:
         raise Conflict("Biên lai đã bị hủy.", "The receipt is already void.")
     receipt.status = "void"
     receipt.void_reason = reason
-    receipt.voided_at = datetime.now(UTC)
+    receipt.voided_at = now_utc()
     receipt.voided_by_id = actor.id if actor else None
     db.session.flush()
     audit.record(actor, receipt.school_id, "receipt.void", f"receipt:{receipt.label}",

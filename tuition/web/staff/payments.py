@@ -17,13 +17,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ...core.clock import VIETNAM
 from ...extensions import db
 from ...importing.statements import COLUMN_FIELDS, StatementInvalid
 from ...importing.tabular import ImportFileError
 from ...models import Allocation, BankTransaction, Invoice, Student
 from ...services import payments, statements
 from ...services.errors import Conflict, Invalid, not_found
-from ...services.receipts import VIETNAM
 from . import bp, load_school
 
 #: Service errors a form can cause; the page is shown again with the message.

@@ -11,11 +11,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ...core.clock import VIETNAM
 from ...extensions import db
 from ...models import Receipt, Student
 from ...services import parents, receipts, reminders
 from ...services.errors import Invalid, not_found
-from ...services.receipts import VIETNAM
 from . import bp, load_school
 from .payments import REFUSED, error_text, local_time
 
