@@ -342,3 +342,37 @@ def test_two_accountants_placing_one_transfer_at_once_place_it_once(app, school,
         paid = [invoice_of(code).paid_vnd for code in targets]
         assert sorted(paid) == [0, 500_000]
     assert_ledger_ok()
+
+
+def test_credit_is_spent_once_when_two_surpluses_and_a_billing_run_race(app, school):
+    """Two overpayments for one child's September and October invoices and a November billing
+    run, all at once: every dong of credit is spent once, on what is open, oldest first."""
+    def bill(period):
+        def call():
+            with app.app_context():
+                actor = db.session.get(User, school.user_id)
+                billing.run_billing(actor, schools.get_school("LQD"), period=period,
+                                    fee_codes=["HOCPHI"], due_date=date(2026, 11, 15))
+                db.session.commit()
+        return call
+
+    bill("2026-10")()
+    fresh()
+    october = db.session.scalar(select(Invoice.code).where(
+        Invoice.period == "2026-10", Invoice.student_id == invoice_of(
+            school.codes["HS004"]).student_id))
+    all_at_once(
+        post(app, send_sepay, sepay_raw(f"{school.codes['HS004']} hoc phi", 800_000)),
+        post(app, send_sepay, sepay_raw(f"{october} hoc phi", 900_000)),
+        bill("2026-11"),
+    )
+    fresh()
+    student_id = invoice_of(october).student_id
+    invoices = {inv.period: inv for inv in db.session.scalars(
+        select(Invoice).where(Invoice.student_id == student_id))}
+    # 1,700,000 received for 1,500,000 owed: all three paid, 200,000 left as credit.
+    assert {p: (i.paid_vnd, i.status) for p, i in invoices.items()} == {
+        "2026-09": (500_000, "paid"), "2026-10": (500_000, "paid"),
+        "2026-11": (500_000, "paid")}
+    report = assert_ledger_ok()
+    assert report.on_credit_vnd == 200_000

@@ -30,7 +30,7 @@ from ..models import (
     Student,
     User,
 )
-from . import audit, payments
+from . import audit, credits
 from .access import require_manage
 from .errors import Conflict, Invalid
 from .students import class_name_key
@@ -109,7 +109,11 @@ def run_billing(
         raise Invalid("Chọn ít nhất một khoản thu.", "Choose at least one fee item.")
     if not preview:
         # Serialise billing runs of one school: two at once would race for the same students.
-        db.session.execute(select(School.id).where(School.id == school.id).with_for_update())
+        # NO KEY UPDATE (key_share): payments of the school meanwhile insert rows that refer
+        # to it (receipts, transactions), whose foreign-key checks take KEY SHARE; a plain
+        # FOR UPDATE would block them all for the whole run and could deadlock with them.
+        db.session.execute(select(School.id).where(School.id == school.id)
+                           .with_for_update(key_share=True))
 
     codes = [c.strip().upper() for c in fee_codes]
     items = list(db.session.scalars(
@@ -268,13 +272,8 @@ def _issue(actor, school, result, codes, due_date, classes, school_days) -> Bill
     ]
     if lines:
         db.session.execute(insert(InvoiceLine), lines)
-    # Money a family overpaid before is used first (their credit balance).
-    with_credit = payments.students_with_credit([p.student.id for p in result.invoices])
-    if with_credit:
-        for invoice in db.session.scalars(select(Invoice).where(
-            Invoice.id.in_(ids), Invoice.student_id.in_(with_credit)
-        )):
-            payments.apply_credit(invoice)
+    # Money a family overpaid before pays the new invoices first (their confirmed credit).
+    credits.settle([planned.student.id for planned in result.invoices], actor=actor)
     audit.record(actor, school.id, "billing_run.issue", f"billing_run:{run.id}",
                  period=result.period.key, invoices=len(ids), total_vnd=result.total_vnd)
     result.issued = ids

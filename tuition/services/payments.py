@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import time
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, timedelta
 
@@ -37,7 +36,7 @@ from ..models import (
     Student,
     User,
 )
-from . import audit, receipts, sql
+from . import audit, credits, receipts, sql
 from .access import require_manage
 from .errors import Conflict, Invalid, not_found
 
@@ -201,17 +200,30 @@ def process(transaction_id: int) -> BankTransaction:
     if txn.status != "received":
         return txn
     made: list[tuple[Allocation, Invoice]] = []
+    credited = None
     if txn.direction == "out":
         txn.status, txn.status_reason = "ignored", "outgoing"
     elif txn.school_id is None:
         txn.status, txn.status_reason = REVIEW, "unknown_account"
     else:
-        made = _match(txn, prefix)
+        made, credited = _match(txn, prefix)
     db.session.flush()
     # A transaction still "received" has no allocations (matching commits them together with
     # its new status), so the invoice allocations just made are all that need receipts.
     receipts.issue_new(txn, made)
+    if credited is not None and txn.status in credits.CONFIRMED:
+        credits.settle([credited])
     return txn
+
+
+def _settle_credit_of(txn: BankTransaction, actor: User | None = None) -> None:
+    """Credit this transaction gave a student pays their open invoices, once confirmed
+    (money still waiting for a person is never spent)."""
+    if txn.status not in credits.CONFIRMED:
+        return
+    students = {a.student_id for a in txn.allocations if a.kind == "credit" and a.amount_vnd > 0}
+    if students:
+        credits.settle(students, actor=actor)
 
 
 # Built once, like the other statements every notification runs: building them per call
@@ -287,9 +299,12 @@ def hand_over_unmatchable(transaction_id: int, error: str) -> bool:
 
 
 def _locked_invoices(ids: Iterable[int]) -> list[Invoice]:
+    """Lock invoices for a change of what is paid on them: their students first, then the
+    invoices, each in id order (see :data:`_LOCK_STUDENTS_OF_INVOICES`)."""
     ids = sorted(set(ids))
     if not ids:
         return []
+    db.session.execute(_LOCK_STUDENTS_OF_INVOICES, {"invoice_ids": ids})
     # Id order: two transactions locking the same invoices never deadlock. populate_existing:
     # invoices already loaded unlocked must take the balance read under the lock.
     return list(db.session.scalars(
@@ -298,8 +313,10 @@ def _locked_invoices(ids: Iterable[int]) -> list[Invoice]:
     ))
 
 
-def _match(txn: BankTransaction, prefix: str | None = None) -> list[tuple[Allocation, Invoice]]:
-    """Allocate by the codes in the memo; return the allocations made to invoices."""
+def _match(txn: BankTransaction, prefix: str | None = None
+           ) -> tuple[list[tuple[Allocation, Invoice]], int | None]:
+    """Allocate by the codes in the memo; return the allocations made to invoices and the
+    student credited with a surplus, if any."""
     if prefix is None:
         prefix = db.session.scalar(select(School.payment_prefix).where(
             School.id == txn.school_id))
@@ -308,10 +325,11 @@ def _match(txn: BankTransaction, prefix: str | None = None) -> list[tuple[Alloca
     # invoices never deadlock); PostgreSQL reads each row again once it holds its lock.
     # populate_existing: invoices already loaded unlocked must take the balance read under
     # the lock.
-    invoices = {
-        inv.code: inv for inv in db.session.scalars(
-            _LOCK_INVOICES_BY_CODE, {"school_id": txn.school_id, "codes": codes})
-    } if codes else {}
+    invoices = {}
+    if codes:
+        key = {"school_id": txn.school_id, "codes": codes}
+        db.session.execute(_LOCK_STUDENTS_BY_INVOICE_CODE, key)
+        invoices = {inv.code: inv for inv in db.session.scalars(_LOCK_INVOICES_BY_CODE, key)}
     named = [invoices[code] for code in codes if code in invoices]
     decision = matching.decide(
         [matching.OpenInvoice(inv.code, inv.balance_vnd, inv.status) for inv in named],
@@ -320,17 +338,38 @@ def _match(txn: BankTransaction, prefix: str | None = None) -> list[tuple[Alloca
     made = []
     for code, amount in decision.allocations:
         invoice = invoices[code]
-        made.append((_allocate_to_invoice(txn, invoice, amount, actor=None,
+        made.append((allocate_to_invoice(txn, invoice, amount, actor=None,
                                           reason=decision.reason_vi or decision.reason),
                      invoice))
+    credited = None
     if decision.credit_vnd:
-        _allocate_credit(txn, named[0].student_id, decision.credit_vnd, actor=None,
-                         reason=decision.reason_vi or decision.reason)
+        credited = named[0].student_id
+        allocate_credit(txn, credited, decision.credit_vnd, actor=None,
+                        reason=decision.reason_vi or decision.reason)
     txn.status = _STATUS_OF_DECISION[decision.kind]
     txn.status_reason = decision.reason
-    return made
+    return made, credited
 
 
+#: Lock order, everywhere money moves: the transaction, then the students concerned, then
+#: their invoices, each set in id order. Students come before invoices because spending a
+#: student's credit (credits.settle) locks the student and then all their open invoices; a
+#: payment that locked one invoice and then waited for the student could deadlock with it.
+_LOCK_STUDENTS_BY_INVOICE_CODE = (
+    select(Student.id)
+    .where(Student.id.in_(
+        select(Invoice.student_id).where(
+            Invoice.school_id == bindparam("school_id"),
+            Invoice.code.in_(bindparam("codes", expanding=True)))))
+    .order_by(Student.id).with_for_update()
+)
+_LOCK_STUDENTS_OF_INVOICES = (
+    select(Student.id)
+    .where(Student.id.in_(
+        select(Invoice.student_id).where(
+            Invoice.id.in_(bindparam("invoice_ids", expanding=True)))))
+    .order_by(Student.id).with_for_update()
+)
 _LOCK_INVOICES_BY_CODE = (
     select(Invoice)
     .where(Invoice.school_id == bindparam("school_id"),
@@ -340,7 +379,7 @@ _LOCK_INVOICES_BY_CODE = (
 )
 
 
-def _allocate_to_invoice(txn, invoice: Invoice, amount: int, *, actor, reason: str,
+def allocate_to_invoice(txn, invoice: Invoice, amount: int, *, actor, reason: str,
                          reverses: Allocation | None = None) -> Allocation:
     """Book ``amount`` (negative to take back) on a locked invoice and keep paid_vnd in step."""
     allocation = Allocation(
@@ -355,7 +394,7 @@ def _allocate_to_invoice(txn, invoice: Invoice, amount: int, *, actor, reason: s
     return allocation
 
 
-def _allocate_credit(txn, student_id: int, amount: int, *, actor, reason: str,
+def allocate_credit(txn, student_id: int, amount: int, *, actor, reason: str,
                      reverses: Allocation | None = None) -> Allocation:
     allocation = Allocation(
         transaction=txn, kind="credit", student_id=student_id, amount_vnd=amount,
@@ -430,6 +469,9 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
     txn = _lock(txn)
     if txn.direction == "out":
         raise Conflict("Không thể gán giao dịch chi ra.", "Outgoing transfers cannot be assigned.")
+    if txn.status == "ignored":
+        raise Conflict("Giao dịch đã được để riêng (không phải tiền học phí); không thể gán.",
+                       "The payment was set aside; it cannot be assigned.")
     amounts = [amount for _, amount in allocations] + ([credit[1]] if credit else [])
     if not amounts or any(isinstance(a, bool) or not isinstance(a, int) or a <= 0
                           for a in amounts):
@@ -454,7 +496,7 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
             raise Conflict(
                 f"Hóa đơn {code} chỉ còn phải nộp {invoice.balance_vnd:,} đ.".replace(",", "."),
                 f"Invoice {code} has {invoice.balance_vnd} dong open.")
-        _allocate_to_invoice(txn, invoice, amount, actor=actor, reason=reason)
+        allocate_to_invoice(txn, invoice, amount, actor=actor, reason=reason)
         audit.record(actor, txn.school_id, "payment.assign", f"payment:{txn.id}",
                      invoice=code, amount_vnd=amount, reason=reason)
     if credit:
@@ -463,7 +505,7 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
         if student is None:
             raise Invalid(f"Không có học sinh mã “{credit[0]}”.",
                           f"No student {credit[0]!r}.", field="student_code")
-        _allocate_credit(txn, student.id, credit[1], actor=actor, reason=reason)
+        allocate_credit(txn, student.id, credit[1], actor=actor, reason=reason)
         audit.record(actor, txn.school_id, "payment.credit", f"payment:{txn.id}",
                      student=student.code, amount_vnd=credit[1], reason=reason)
     db.session.flush()
@@ -471,6 +513,26 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
     txn.status_reason = "assigned"
     db.session.flush()
     receipts.issue_pending(txn, actor=actor)
+    _settle_credit_of(txn, actor)
+    return txn
+
+
+def confirm(actor: User, txn: BankTransaction, *, reason: str) -> BankTransaction:
+    """The accountant checked a payment in review whose money is all placed (e.g. a paid
+    invoice paid again, credited and flagged): it leaves the queue, and its credit may now
+    pay the student's open invoices."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    txn = _lock(txn)
+    if txn.status != REVIEW or unallocated_vnd(txn) != 0 or not txn.allocations:
+        raise Conflict("Chỉ xác nhận được giao dịch đang chờ xử lý đã phân bổ hết tiền.",
+                       "Only a payment in review whose money is all placed can be confirmed.")
+    _settle_status(txn)
+    txn.status_reason = "confirmed"
+    audit.record(actor, txn.school_id, "payment.confirm", f"payment:{txn.id}", reason=reason)
+    db.session.flush()
+    _settle_credit_of(txn, actor)
     return txn
 
 
@@ -490,13 +552,14 @@ def reverse(actor: User, allocation_id: int, *, reason: str) -> Allocation:
         raise Conflict("Bút toán này đã được đảo.", "This allocation is already reversed.")
     if original.kind == "invoice":
         (invoice,) = _locked_invoices([original.invoice_id])
-        reversal = _allocate_to_invoice(txn, invoice, -original.amount_vnd, actor=actor,
+        reversal = allocate_to_invoice(txn, invoice, -original.amount_vnd, actor=actor,
                                         reason=reason, reverses=original)
     elif original.kind == "credit":
+        credits.lock_students([original.student_id])
         if student_credit_vnd(original.student_id) < original.amount_vnd:
             raise Conflict("Số dư có của học sinh đã được dùng; không thể đảo.",
                            "The student's credit has been used; it cannot be reversed.")
-        reversal = _allocate_credit(txn, original.student_id, -original.amount_vnd,
+        reversal = allocate_credit(txn, original.student_id, -original.amount_vnd,
                                     actor=actor, reason=reason, reverses=original)
     else:
         raise Conflict("Không thể đảo khoản hoàn tiền.", "Refunds cannot be reversed.")
@@ -545,34 +608,9 @@ def rematch(school: School) -> int:
         _match(txn)
         db.session.flush()
         receipts.issue_pending(txn)
+        _settle_credit_of(txn)
         changed += txn.status != REVIEW
     return changed
-
-
-def apply_credit(invoice: Invoice, *, reason: str = receipts.CREDIT_USE_REASON) -> int:
-    """Use the student's credit (oldest first) to pay a newly issued invoice; returns dong used."""
-    need = invoice.balance_vnd
-    if need <= 0:
-        return 0
-    per_txn: dict[int, int] = defaultdict(int)
-    for allocation in db.session.scalars(
-        select(Allocation).where(Allocation.kind == "credit",
-                                 Allocation.student_id == invoice.student_id)
-        .order_by(Allocation.id)
-    ):
-        per_txn[allocation.transaction_id] += allocation.amount_vnd
-    used = 0
-    for txn_id, available in sorted(per_txn.items()):
-        if available <= 0 or used >= need:
-            continue
-        take = min(available, need - used)
-        txn = db.session.get(BankTransaction, txn_id)
-        _allocate_credit(txn, invoice.student_id, -take, actor=None, reason=reason)
-        _allocate_to_invoice(txn, invoice, take, actor=None, reason=reason)
-        used += take
-        db.session.flush()
-        receipts.issue_pending(txn)
-    return used
 
 
 def list_payments(school: School, *, status: str | None = None) -> list[BankTransaction]:
@@ -661,15 +699,3 @@ def suggestions(txn: BankTransaction, limit: int = 5) -> list[dict]:
          "balance_vnd": s.candidate.balance_vnd, "score": s.score, "reasons": list(s.reasons)}
         for s in ranked
     ]
-
-
-def students_with_credit(student_ids: list[int]) -> set[int]:
-    """Which of these students have a credit balance (one query for a whole billing run)."""
-    if not student_ids:
-        return set()
-    return set(db.session.scalars(
-        select(Allocation.student_id)
-        .where(Allocation.kind == "credit")
-        .group_by(Allocation.student_id)
-        .having(func.sum(Allocation.amount_vnd) > 0)
-    )) & set(student_ids)

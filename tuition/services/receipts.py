@@ -36,7 +36,7 @@ from .access import require_manage
 from .errors import Conflict, Invalid, not_found
 from .students import class_name_key
 
-#: The reason payments.apply_credit gives the allocations it makes from a credit balance.
+#: The reason credits.settle gives the allocations it makes from a credit balance.
 CREDIT_USE_REASON = "Trừ vào số tiền nộp thừa trước đó"
 
 

@@ -352,6 +352,15 @@ def set_aside_payment(payment_id: int):
     return jsonify(payments.payment_json(txn))
 
 
+@bp.post("/payments/<int:payment_id>/confirm")
+@authenticated
+def confirm_payment(payment_id: int):
+    txn = payments.get_transaction(g.user, payment_id, manage=True)
+    payments.confirm(g.user, txn, reason=str(json_body().get("reason", "")))
+    db.session.commit()
+    return jsonify(payments.payment_json(txn))
+
+
 @bp.post("/schools/<code>/payments/rematch")
 @authenticated
 def rematch_payments(code: str):

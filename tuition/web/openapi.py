@@ -267,6 +267,11 @@ def openapi_document() -> dict:
                 "Take an unassigned payment out of review (with a reason)",
                 {"200": _json(_ref("Payment"))}, params=[_int_param("payment_id")],
                 body=_REASON)},
+            "/payments/{payment_id}/confirm": {"post": _op(
+                "Confirm a payment in review whose money is all placed (e.g. a paid invoice "
+                "paid again and credited); its credit then pays the student's open invoices",
+                {"200": _json(_ref("Payment"))}, params=[_int_param("payment_id")],
+                body=_REASON)},
             "/allocations/{allocation_id}/reversal": {"post": _op(
                 "Reverse an allocation with a new, opposite one (with a reason)",
                 {"201": _json(_ref("Payment"), "Reversed")},
