@@ -34,7 +34,10 @@ class BankTransaction(db.Model):
     __tablename__ = "bank_transactions"
     __table_args__ = (
         # A repeated delivery (webhook retry, statement re-upload) is the same transaction.
-        UniqueConstraint("provider", "provider_txn_id"),
+        # Aggregators number transactions per account (SePay's and Casso's ids are sequential
+        # per account), so the key includes the receiving account: two schools' accounts
+        # may well produce the same id.
+        UniqueConstraint("provider", "account_number", "provider_txn_id"),
         CheckConstraint("amount_vnd > 0", name="amount_positive"),
         CheckConstraint("direction IN ('in', 'out')", name="direction"),
         CheckConstraint(
@@ -118,3 +121,35 @@ class Allocation(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
     transaction: Mapped[BankTransaction] = relationship(back_populates="allocations")
+
+
+class RefusedNotification(db.Model):
+    """A signed notification refused because it contradicts one already stored: the same id
+    (provider, receiving account, provider's id) or bank reference with another amount,
+    direction or account. Never acknowledged silently: kept here, with its raw body, for an
+    admin to look at; repeated deliveries of the same body count up on one row."""
+
+    __tablename__ = "refused_notifications"
+    __table_args__ = (
+        UniqueConstraint("provider", "account_number", "provider_txn_id", "body_sha256",
+                         name="uq_refused_notifications_delivery"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    provider_txn_id: Mapped[str] = mapped_column(String(80))
+    account_number: Mapped[str] = mapped_column(String(40))
+    #: The school whose account was named, if any.
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    #: The stored transaction this one contradicts.
+    conflicts_with_id: Mapped[int | None] = mapped_column(ForeignKey("bank_transactions.id"))
+    #: Machine reason, e.g. ``conflicting_repeat``; and what differs, for people.
+    reason: Mapped[str] = mapped_column(String(40))
+    details: Mapped[str] = mapped_column(Text, default="")
+    amount_vnd: Mapped[int | None] = money_column()
+    direction: Mapped[str | None] = mapped_column(String(3))
+    raw: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    deliveries: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen_at: Mapped[datetime] = created_at_column()
+    last_seen_at: Mapped[datetime] = created_at_column()
