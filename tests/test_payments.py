@@ -298,43 +298,22 @@ def test_verify_ledger_cli_names_bad_rows(client, billed, runner):
     assert billed.codes["HS001"] in broken.output
 
 
-def test_an_account_number_shared_by_two_banks_routes_nowhere(client, billed, make_user, api):
-    """Two schools' accounts with the same number at different banks: the notification is
-    kept for an admin, never credited to either school by guess."""
-    _, admin_token = make_user("admin")
-    other = api(admin_token).post("/schools", json={
-        "code": "NTT", "name": "Trường THCS Nguyễn Trãi", "level": "thcs",
-        "bank_accounts": [{"bin": "970415", "account_number": "0011001234567",
-                           "account_name": "Truong THCS Nguyen Trai"}]})
-    assert other.status_code == 201, other.get_json()
-    client.application.config["SEPAY_API_KEY"] = "deployment-wide-key-0123456789"
-    try:
-        response = send_sepay(client, sepay_body(billed.codes["HS001"], 500_000),
-                              key="deployment-wide-key-0123456789")
-    finally:
-        client.application.config["SEPAY_API_KEY"] = None
-    assert response.status_code == 200
-    stored = db.session.query(BankTransaction).one()
-    assert stored.school_id is None and stored.status == "review"
-    assert invoice(billed, "HS001")["paid_vnd"] == 0
-
-
 def test_account_cache_is_dropped_when_keys_change(client, billed, app, admin):
     """With ACCOUNT_CACHE_SECONDS a worker reuses the account it looked up, but a key changed
     through the service takes effect at once in that worker."""
-    from tuition.services import payments
-    from tuition.services.schools import get_school, update_webhook_keys
+    from tuition.services import bank_accounts, payments
+    from tuition.services.schools import get_school
 
     app.config["ACCOUNT_CACHE_SECONDS"] = 60
     try:
         assert send_sepay(client, sepay_body(billed.codes["HS001"], 500_000)).status_code == 200
         school = get_school("LQD")
-        update_webhook_keys(admin, school, school.bank_accounts[0].id,
-                            {"sepay_api_key": "a-brand-new-key-0123456789"})
+        _change, new_key = bank_accounts.request(admin, school, "rotate_sepay_key", {},
+                                                 account_id=school.bank_accounts[0].id)
         db.session.commit()
         assert send_sepay(client, sepay_body(billed.codes["HS002"], 500_000)).status_code == 401
         assert send_sepay(client, sepay_body(billed.codes["HS002"], 500_000),
-                          key="a-brand-new-key-0123456789").status_code == 200
+                          key=new_key).status_code == 200
     finally:
         app.config["ACCOUNT_CACHE_SECONDS"] = 0
         payments.forget_accounts()

@@ -29,3 +29,21 @@ def banks() -> dict[str, Bank]:
 
 def bank_by_bin(bin_: str) -> Bank | None:
     return banks().get(bin_)
+
+
+def _plain(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if ch.isalnum()).upper()
+
+
+def names_bank(bin_: str, named: str | None) -> bool:
+    """Whether a bank name as a notification gives it ("Vietcombank", "VCB", "MBBank") is
+    the bank with this BIN."""
+    bank = bank_by_bin(bin_)
+    if bank is None or not named:
+        return False
+    wanted = _plain(named)
+    return bool(wanted) and wanted in {_plain(bank.code), _plain(bank.short_name),
+                                       _plain(bank.name), _plain(bank.short_name) + "BANK"}

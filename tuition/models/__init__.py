@@ -1,9 +1,10 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from .audit import AuditEvent
+from .bank_changes import BankAccountChange
 from .billing import BillingRun, Invoice, InvoiceLine
 from .fees import Adjustment, Enrolment, Exemption, FeeItem
-from .payments import Allocation, BankTransaction
+from .payments import Allocation, BankTransaction, RefusedNotification
 from .receipts import Receipt, ReceiptSeries
 from .school import BankAccount, Classroom, School
 from .student import Student
@@ -14,6 +15,7 @@ __all__ = [
     "Allocation",
     "AuditEvent",
     "BankAccount",
+    "BankAccountChange",
     "BankTransaction",
     "BillingRun",
     "Classroom",
@@ -23,6 +25,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "Receipt",
+    "RefusedNotification",
     "ReceiptSeries",
     "School",
     "Student",

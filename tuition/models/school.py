@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -70,6 +71,11 @@ class BankAccount(db.Model):
     casso_checksum_key: Mapped[str | None] = mapped_column(String(200))
     #: SePay user API token, for the pull backstop (`flask tuition sync`).
     sepay_api_token: Mapped[str | None] = mapped_column(String(200))
+    #: Whether the deployment-wide webhook secrets (TUITION_SEPAY_API_KEY,
+    #: TUITION_CASSO_CHECKSUM_KEY) may sign this account's notifications. Only an admin
+    #: attaches an account to them; an account's own key always wins.
+    uses_deployment_key: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = created_at_column()
 
     school: Mapped[School] = relationship(back_populates="bank_accounts")

@@ -38,7 +38,7 @@ from ..models import (
 )
 from . import audit, credits, receipts, sql
 from .access import require_manage
-from .errors import Conflict, Invalid, not_found
+from .errors import Conflict, Forbidden, Invalid, not_found
 
 #: Statuses whose unallocated money waits for a person.
 REVIEW = "review"
@@ -68,14 +68,17 @@ def account_for(account_number: str) -> BankAccount | None:
     return found[0] if len(found) == 1 else None
 
 
-def receiving_account(account_number: str) -> Row | None:
-    """What the webhooks need of the receiving account: ``id``, ``school_id``, ``bin`` and the
-    webhook keys, as a plain row.
+def receiving_accounts(account_number: str) -> tuple[Row, ...]:
+    """The accounts a notification may be for, by the number it names: ``id``, ``school_id``,
+    ``bin``, the webhook keys and ``uses_deployment_key``, as plain rows (usually one).
 
-    A row rather than a :class:`BankAccount`: the webhook commits between authenticating and
-    matching, and a commit expires ORM objects, so using one afterwards would load it again.
-    With ``ACCOUNT_CACHE_SECONDS`` set, rows are kept that long in this process (a changed
-    key then takes effect in the other workers within that time).
+    Which one it is for is decided by who signed it (see web/webhooks.py): an account number
+    another school also registered can never take over this school's notifications.
+
+    Rows rather than :class:`BankAccount` objects: the webhook commits between authenticating
+    and matching, and a commit expires ORM objects, so using one afterwards would load it
+    again. With ``ACCOUNT_CACHE_SECONDS`` set, rows are kept that long in this process (a
+    changed key then takes effect in the other workers within that time).
     """
     number = account_number.strip().upper()
     ttl = current_app.config.get("ACCOUNT_CACHE_SECONDS") or 0
@@ -85,16 +88,14 @@ def receiving_account(account_number: str) -> Row | None:
             return hit[1]
     # Core on the session's connection: this runs on every notification, and the ORM layer
     # would add about a millisecond of Python per call for nothing.
-    found = db.session.connection().execute(_ACCOUNT_BY_NUMBER, {"number": number}).all()
-    # The same number at two banks: route nowhere rather than maybe to the wrong school.
-    row = found[0] if len(found) == 1 else None
+    rows = tuple(db.session.connection().execute(_ACCOUNTS_BY_NUMBER, {"number": number}).all())
     if ttl:
-        _account_cache[number] = (time.monotonic() + ttl, row)
-    return row
+        _account_cache[number] = (time.monotonic() + ttl, rows)
+    return rows
 
 
 #: Receiving accounts by number, with when each entry expires (see ACCOUNT_CACHE_SECONDS).
-_account_cache: dict[str, tuple[float, Row | None]] = {}
+_account_cache: dict[str, tuple[float, tuple[Row, ...]]] = {}
 
 
 def forget_accounts() -> None:
@@ -102,11 +103,13 @@ def forget_accounts() -> None:
     _account_cache.clear()
 
 
-_ACCOUNT_BY_NUMBER = (
+_ACCOUNTS_BY_NUMBER = (
     select(BankAccount.id, BankAccount.school_id, BankAccount.bin,
-           BankAccount.sepay_api_key, BankAccount.casso_checksum_key)
+           BankAccount.sepay_api_key, BankAccount.casso_checksum_key,
+           BankAccount.uses_deployment_key)
     .where(BankAccount.account_number == bindparam("number"))
-    .limit(2)
+    .order_by(BankAccount.id)
+    .limit(10)
 )
 
 
@@ -135,10 +138,14 @@ def store(notification: BankNotification, raw: str | bytes, *,
           account=_LOOK_UP) -> tuple[int, bool]:
     """Store a notification unless it is already stored; return its id and whether it is new.
 
-    Safe under concurrency: the unique (provider, provider_txn_id) key decides, so several
-    workers delivering the same notification at once store one row. ``account`` is the
-    receiving account (anything with ``id`` and ``school_id``; None when unknown) if the caller
-    has already looked it up.
+    Safe under concurrency: the unique (provider, receiving account, provider_txn_id) key
+    decides, so several workers delivering the same notification at once store one row.
+    ``account`` is the receiving account (anything with ``id`` and ``school_id``; None when
+    unknown) if the caller has already looked it up.
+
+    A repeat must say what the stored one says: the same key (or bank reference) with another
+    amount, direction or receiving account raises :class:`ConflictingNotification` and stores
+    nothing; the caller refuses it loudly and keeps it for an admin (services/refusals.py).
     """
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
@@ -166,24 +173,49 @@ def store(notification: BankNotification, raw: str | bytes, *,
     new_id = connection.execute(_store_statement(connection.dialect.name), values).scalar()
     if new_id is not None:
         return new_id, True
-    same = (table.c.provider == notification.provider) & (
-        table.c.provider_txn_id == notification.provider_txn_id
-    )
+    same = ((table.c.provider == notification.provider)
+            & (table.c.account_number == notification.account_number)
+            & (table.c.provider_txn_id == notification.provider_txn_id))
     if notification.bank_reference:
         same = same | (
             (table.c.account_number == notification.account_number)
             & (table.c.direction == notification.direction)
             & (table.c.bank_reference == notification.bank_reference)
         )
-    return db.session.scalar(select(table.c.id).where(same).order_by(table.c.id).limit(1)), False
+    stored = db.session.execute(
+        select(table.c.id, table.c.amount_vnd, table.c.direction, table.c.bank_account_id)
+        .where(same).order_by(table.c.id).limit(1)).one()
+    differs = [name for name, theirs, ours in (
+        ("amount_vnd", stored.amount_vnd, notification.amount_vnd),
+        ("direction", stored.direction, notification.direction),
+        ("bank_account_id", stored.bank_account_id, values["bank_account_id"]),
+    ) if theirs != ours]
+    if differs:
+        raise ConflictingNotification(stored.id, differs)
+    return stored.id, False
 
 
-def record(notification: BankNotification, raw: str | bytes) -> tuple[BankTransaction, bool]:
+class ConflictingNotification(Conflict):
+    """A notification repeating a stored one's id or bank reference but not its content."""
+
+    def __init__(self, stored_id: int, differs: list[str]) -> None:
+        super().__init__(
+            "Mã giao dịch này đã được ghi nhận với nội dung khác (số tiền, chiều hoặc tài "
+            "khoản); thông báo bị từ chối và được lưu lại để quản trị viên kiểm tra.",
+            "This transaction id was already recorded with different content (amount, "
+            "direction or account); the notification is refused and kept for an admin.",
+            conflicts_with=stored_id, differs=differs)
+        self.stored_id = stored_id
+        self.differs = differs
+
+
+def record(notification: BankNotification, raw: str | bytes, *,
+           account=_LOOK_UP) -> tuple[BankTransaction, bool]:
     """Store a notification unless it is already stored; return it and whether it is new.
 
     Like :func:`store`, which the webhooks use directly, but hands back the transaction.
     """
-    txn_id, created = store(notification, raw)
+    txn_id, created = store(notification, raw, account=account)
     return db.session.get(BankTransaction, txn_id), created
 
 
@@ -611,6 +643,16 @@ def rematch(school: School) -> int:
         _settle_credit_of(txn)
         changed += txn.status != REVIEW
     return changed
+
+
+def unrouted(actor: User, limit: int = 500) -> list[BankTransaction]:
+    """Admins: transactions for an account number no school has (or several have and the
+    notification could not be told apart), newest first."""
+    if actor.role != "admin":
+        raise Forbidden("Chỉ quản trị viên được xem mục này.", "Only an admin may see this.")
+    return list(db.session.scalars(
+        select(BankTransaction).where(BankTransaction.school_id.is_(None))
+        .order_by(BankTransaction.id.desc()).limit(limit)))
 
 
 def list_payments(school: School, *, status: str | None = None) -> list[BankTransaction]:

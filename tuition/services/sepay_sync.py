@@ -48,7 +48,7 @@ from ..core.notifications import (
 )
 from ..extensions import db
 from ..models import BankAccount
-from . import payments
+from . import payments, refusals
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +303,18 @@ def sync_account(account: BankAccount, *, session: requests.Session, base_url: s
             log.warning("sepay sync: account %s: rejected row %s: %s",
                         account.account_number, label, exc.message_en)
             continue
-        txn, created = payments.record(notification, json.dumps(item, ensure_ascii=False))
+        raw = json.dumps(item, ensure_ascii=False)
+        try:
+            txn, created = payments.record(notification, raw, account=account)
+        except payments.ConflictingNotification as exc:
+            # Nothing was written (the insert found the key taken): keep it for an admin.
+            refusals.record(notification, raw, school_id=account.school_id,
+                            stored_id=exc.stored_id, reason="conflicting_repeat",
+                            details=", ".join(exc.differs))
+            result.rejected.append(f"Giao dịch SePay {label}: {exc.message_vi}")
+            log.warning("sepay sync: account %s: row %s contradicts payment %s (%s)",
+                        account.account_number, label, exc.stored_id, exc.differs)
+            continue
         payments.process(txn.id)
         if created:
             result.new += 1

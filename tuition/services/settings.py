@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import AuditEvent, School, User
 from . import audit, users
 from .access import require_manage, require_read
-from .errors import Invalid, NotFound
+from .errors import Forbidden, Invalid, NotFound
 
 #: Roles a school's staff may give a new colleague (admins are made by admins, elsewhere).
 STAFF_ROLES = ("accountant", "principal")
@@ -85,6 +85,11 @@ def add_staff(actor: User, school: School, *, email: str, name: str, role: str,
     if role not in STAFF_ROLES:
         raise Invalid("Vai trò phải là kế toán hoặc hiệu trưởng.",
                       "The role must be accountant or principal.", field="role")
+    if role == "principal" and actor.role != "admin":
+        # The principal approves changes to the school's bank accounts: an accountant who
+        # could make one could approve their own requests.
+        raise Forbidden("Chỉ quản trị viên được tạo tài khoản hiệu trưởng.",
+                        "Only an admin may create a principal's account.", field="role")
     if len(password or "") < MIN_PASSWORD:
         raise Invalid(f"Mật khẩu tạm phải có ít nhất {MIN_PASSWORD} ký tự.",
                       f"The temporary password needs at least {MIN_PASSWORD} characters.",

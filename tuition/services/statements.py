@@ -70,16 +70,9 @@ def import_statement(actor: User, school: School, data: bytes, filename: str, *,
     in part) and ``review`` (waiting for a person).
     """
     require_manage(actor, school)
+    # The uploader names the account: its lines go to it, whatever other account (another
+    # bank's, another school's) shares the number.
     account = receiving_account(school, account_id)
-    if payments.account_for(account.account_number) is not account:
-        # Lines are routed by account number; if another account (another bank's, perhaps
-        # another school's) has the same number, they would land there.
-        raise Conflict(
-            "Số tài khoản này trùng với một tài khoản khác trong hệ thống; không thể nhập sao "
-            "kê cho nó. Hãy liên hệ quản trị viên.",
-            "This account number is shared with another account here; its statement cannot "
-            "be imported. Contact an administrator.",
-        )
     columns, date_format = _mapping_fields(mapping)
     bank = bank_by_bin(account.bin)
     statement_mapping = resolve_mapping(
@@ -93,7 +86,16 @@ def import_statement(actor: User, school: School, data: bytes, filename: str, *,
     for line in lines:
         raw = json.dumps({"file": filename, "row": line.row, "cells": line.cells},
                          ensure_ascii=False)
-        txn, created = payments.record(line.notification, raw=raw)
+        try:
+            txn, created = payments.record(line.notification, raw=raw, account=account)
+        except payments.ConflictingNotification as exc:
+            raise Conflict(
+                f"Dòng {line.row} trùng mã với giao dịch đã ghi nhận (số {exc.stored_id}) "
+                "nhưng khác số tiền hoặc chiều giao dịch; chưa nhập dòng nào. Hãy kiểm tra "
+                "lại tệp sao kê hoặc liên hệ quản trị viên.",
+                f"Line {line.row} repeats the id of recorded payment {exc.stored_id} with a "
+                "different amount or direction; nothing was imported.",
+                row=line.row, conflicts_with=exc.stored_id) from exc
         # Also completes a duplicate whose matching was interrupted (still "received").
         txn = payments.process(txn.id)
         if not created:

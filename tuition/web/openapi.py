@@ -206,15 +206,49 @@ def openapi_document() -> dict:
                 params=[_SCHOOL] + [
                     {"name": n, "in": "query", "schema": {"type": "string"}}
                     for n in ("period", "class", "layout")])},
+            "/schools/{school}/bank-accounts": {"post": _op(
+                "Add a receiving account: applied for an admin or the school's principal (200), "
+                "else requested for the principal's approval (202). A number another school "
+                "uses is refused (an admin may pass allow_shared_number)",
+                {"200": _json({"type": "object"}), "202": _json({"type": "object"})},
+                params=[_SCHOOL],
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["bin", "account_number", "account_name"],
+                    "properties": {
+                        "bin": {"type": "string"}, "account_number": {"type": "string"},
+                        "account_name": {"type": "string"}, "is_default": {"type": "boolean"},
+                        "allow_shared_number": {"type": "boolean"}}}}}})},
             "/schools/{school}/bank-accounts/{account_id}": {"patch": _op(
-                "Set or clear an account's webhook secrets and SePay API token",
-                {"200": _json({"type": "object"})},
+                "Set or clear an account's Casso checksum key or SePay API token (applied "
+                "for an admin or the principal, else requested: 202); admins only: "
+                "uses_deployment_key. The SePay webhook key is never typed: see sepay-key",
+                {"200": _json({"type": "object"}), "202": _json({"type": "object"})},
                 params=[_SCHOOL, _int_param("account_id")],
                 body={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "properties": {
-                        "sepay_api_key": {"type": ["string", "null"]},
                         "casso_checksum_key": {"type": ["string", "null"]},
-                        "sepay_api_token": {"type": ["string", "null"]}}}}}})},
+                        "sepay_api_token": {"type": ["string", "null"]},
+                        "uses_deployment_key": {"type": "boolean"}}}}}})},
+            "/schools/{school}/bank-accounts/{account_id}/sepay-key": {"post": _op(
+                "Generate a new SePay webhook key, returned once as sepay_api_key (the old "
+                "one stops working); an accountant's request waits for the principal (202)",
+                {"200": _json({"type": "object"}), "202": _json({"type": "object"})},
+                params=[_SCHOOL, _int_param("account_id")])},
+            "/schools/{school}/bank-account-changes": {"get": _op(
+                "Requested and decided changes to the school's bank accounts, newest first",
+                {"200": _json({"type": "object"})}, params=[_SCHOOL, {
+                    "name": "status", "in": "query", "schema": {
+                        "type": "string", "enum": ["pending", "applied", "rejected"]}}])},
+            "/bank-account-changes/{change_id}/approve": {"post": _op(
+                "The principal or an admin applies a requested change (a rotated SePay key "
+                "is returned once)", {"200": _json({"type": "object"})},
+                params=[_int_param("change_id")])},
+            "/bank-account-changes/{change_id}/reject": {"post": _op(
+                "The principal or an admin rejects a requested change, with a note",
+                {"200": _json({"type": "object"})}, params=[_int_param("change_id")],
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["note"],
+                    "properties": {"note": {"type": "string"}}}}}})},
             "/schools/{school}/payments": {"get": _op(
                 "Payments received, with their allocations",
                 {"200": _json({"type": "object", "properties": {
@@ -245,6 +279,16 @@ def openapi_document() -> dict:
                 "Run matching again over the review queue",
                 {"200": _json({"type": "object", "properties": {
                     "matched": {"type": "integer"}}})}, params=[_SCHOOL])},
+            "/refused-notifications": {"get": _op(
+                "Admin: signed notifications refused because they repeat a stored "
+                "transaction's id or bank reference with another amount, direction or "
+                "account (with the raw body and how many times it was delivered)",
+                {"200": _json({"type": "object"})})},
+            "/unrouted-payments": {"get": _op(
+                "Admin: money notified for an account number that no school has, or that "
+                "cannot be told apart (kept, never credited by guess)",
+                {"200": _json({"type": "object", "properties": {
+                    "items": {"type": "array", "items": _ref("Payment")}}})})},
             "/match-queue": {"get": _op(
                 "Admin: stored notifications not matched yet (queue mode's backlog)",
                 {"200": _json({"type": "object", "properties": {

@@ -14,9 +14,10 @@ import time
 
 from flask import Blueprint, current_app, jsonify, request
 
+from ..core import banks
 from ..core import notifications as nt
 from ..extensions import db
-from ..services import payments, sql
+from ..services import payments, refusals, sql
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
@@ -27,16 +28,58 @@ def _error(status: int, exc: nt.NotificationError):
                     "message_en": exc.message_en}), status
 
 
-def _keys(account, field: str, default_setting: str) -> list[str]:
-    """The receiving account's own secret if it has one, else the deployment-wide one."""
-    own = getattr(account, field) if account else None
-    return [own] if own else [k for k in [current_app.config.get(default_setting)] if k]
+#: An account the notification could not be authenticated for.
+_REFUSED = object()
+
+
+def _signed_for(raw: bytes, notification: nt.BankNotification, candidates, key_field: str,
+                default_setting: str, verify):
+    """Which receiving account signed this notification: the row, None (signed, but for an
+    account number no school registered, or that cannot be told apart: kept for an admin),
+    or ``_REFUSED``.
+
+    An account's own key identifies it, so a school that registers another school's account
+    number (at another bank) changes nothing for that school. The deployment-wide key
+    authenticates only accounts an admin attached to it (and numbers nobody registered).
+    """
+    signed = [c for c in candidates
+              if getattr(c, key_field) and verify(raw, [getattr(c, key_field)])]
+    if not signed:
+        default = current_app.config.get(default_setting)
+        if not default or not verify(raw, [default]):
+            return _REFUSED
+        if not candidates:
+            return None
+        signed = [c for c in candidates if c.uses_deployment_key and not getattr(c, key_field)]
+        if not signed:
+            return _REFUSED
+    if len(signed) == 1:
+        return signed[0]
+    # One key for several accounts with this number: the bank the notification names decides,
+    # else nobody guesses.
+    same_bank = [c for c in signed if banks.names_bank(c.bin, notification.bank_name)]
+    return same_bank[0] if len(same_bank) == 1 else None
 
 
 _UNAUTHORISED = nt.AuthError("Xác thực webhook không hợp lệ.", "Webhook authentication failed.")
 
 
 def _store_and_match(notification: nt.BankNotification, raw: bytes, account):
+    try:
+        return _store_and_match_unchecked(notification, raw, account)
+    except payments.ConflictingNotification as exc:
+        # Refused loudly (the aggregator shows a failed delivery) and kept for an admin;
+        # the stored transaction is untouched.
+        db.session.rollback()
+        refusals.record(notification, raw, school_id=account.school_id if account else None,
+                        stored_id=exc.stored_id, reason="conflicting_repeat",
+                        details=", ".join(exc.differs))
+        db.session.commit()
+        return jsonify({"success": False, "message": exc.message_vi,
+                        "message_en": exc.message_en}), 409
+
+
+def _store_and_match_unchecked(notification: nt.BankNotification, raw: bytes, account):
     if not current_app.config["MATCH_IN_REQUEST"]:
         # Queue mode: success means "stored for good"; the match worker does the rest.
         payments.store(notification, raw, account=account)
@@ -67,9 +110,10 @@ def _receive(parse, key_field: str, default_setting: str, verify):
         notification = parse(raw)
     except nt.NotificationError as exc:
         return _error(400, exc)
-    # Looked up once: it gives the key, and store() records its id and school.
-    account = payments.receiving_account(notification.account_number)
-    if not verify(raw, _keys(account, key_field, default_setting)):
+    # Looked up once: the keys tell which account it is, and store() records its id and school.
+    candidates = payments.receiving_accounts(notification.account_number)
+    account = _signed_for(raw, notification, candidates, key_field, default_setting, verify)
+    if account is _REFUSED:
         return _error(401, _UNAUTHORISED)
     return _store_and_match(notification, raw, account)
 

@@ -13,16 +13,24 @@ from flask_babel import lazy_gettext as _l
 
 from ...core.banks import bank_by_bin, banks
 from ...extensions import db
-from ...services import schools, settings
+from ...models import BankAccount
+from ...services import bank_accounts, settings
+from ...services.errors import NotFound
 from . import bp, load_school
 from .payments import REFUSED, error_text, local_time
 
 #: The per-account secrets, with what each is for.
 KEY_FIELDS = {
-    "sepay_api_key": _l("SePay — API key của webhook"),
+    "sepay_api_key": _l("SePay — khóa webhook (hệ thống tạo)"),
     "casso_checksum_key": _l("Casso — khóa kiểm tra (checksum key)"),
     "sepay_api_token": _l("SePay — API token (đối soát định kỳ)"),
 }
+
+CHANGE_LABELS = {"add_account": _l("Thêm tài khoản"),
+                 "update_keys": _l("Đổi khóa Casso / token SePay"),
+                 "rotate_sepay_key": _l("Tạo khóa webhook SePay mới")}
+CHANGE_STATUSES = {"pending": _l("Chờ duyệt"), "applied": _l("Đã áp dụng"),
+                   "rejected": _l("Đã từ chối")}
 
 ROLE_LABELS = {"admin": _l("Quản trị"), "accountant": _l("Kế toán"),
                "principal": _l("Hiệu trưởng")}
@@ -34,6 +42,12 @@ ACTION_LABELS = {
     "bank_account.add": _l("Thêm tài khoản ngân hàng"),
     "bank_account.default": _l("Đặt tài khoản mặc định"),
     "bank_account.webhook_keys": _l("Đổi khóa webhook"),
+    "bank_account.change_requested": _l("Yêu cầu thay đổi tài khoản ngân hàng"),
+    "bank_account.change_applied": _l("Áp dụng thay đổi tài khoản ngân hàng"),
+    "bank_account.change_rejected": _l("Từ chối thay đổi tài khoản ngân hàng"),
+    "bank_account.deployment_key": _l("Đổi cài đặt khóa webhook chung"),
+    "credit.apply": _l("Trừ tiền nộp thừa vào hóa đơn"),
+    "payment.confirm": _l("Xác nhận giao dịch"),
     "billing_run.issue": _l("Lập hóa đơn"),
     "enrolment.add": _l("Ghi danh"),
     "exemption.add": _l("Thêm miễn giảm"),
@@ -55,7 +69,7 @@ ACTION_LABELS = {
 
 
 def _settings_page(school, *, error: str | None = None, section: str | None = None,
-                   form=None, status: int = 200):
+                   form=None, status: int = 200, new_key=None):
     public = current_app.config.get("PUBLIC_URL", "").rstrip("/") or request.host_url.rstrip("/")
     accounts = [{"account": a, "bank": bank_by_bin(a.bin),
                  "keys": {field: bool(getattr(a, field)) for field in KEY_FIELDS}}
@@ -66,6 +80,10 @@ def _settings_page(school, *, error: str | None = None, section: str | None = No
         webhook_urls={"SePay": f"{public}/webhooks/sepay", "Casso": f"{public}/webhooks/casso"},
         users=settings.school_users(g.user, school), roles=ROLE_LABELS,
         staff_roles=settings.STAFF_ROLES, error=error, section=section, form=form or {},
+        changes=bank_accounts.changes(g.user, school, since_days=90), new_key=new_key,
+        decides=bank_accounts.decides(g.user, school), change_labels=CHANGE_LABELS,
+        local_time=local_time,
+        change_statuses=CHANGE_STATUSES,
     ), status
 
 
@@ -100,16 +118,33 @@ def update_school(school_code: str):
                  "truong")
 
 
+def _bank_change_done(change, secret: str | None):
+    """After a bank-account change: applied (a new SePay key is shown on this page, once, and
+    never put in a cookie) or waiting for the principal."""
+    db.session.commit()
+    if secret:
+        return _settings_page(g.school, new_key={
+            "key": secret, "account": db.session.get(BankAccount, change.bank_account_id)})
+    if change.status == "pending":
+        flash(_("Đã gửi yêu cầu. Thay đổi có hiệu lực khi hiệu trưởng (hoặc quản trị viên) "
+                "duyệt."), "info")
+    elif change.status == "applied":
+        flash(_("Đã áp dụng thay đổi tài khoản ngân hàng."), "info")
+    else:
+        flash(_("Đã từ chối yêu cầu."), "info")
+    return redirect(url_for("staff.settings", school_code=g.school.code, _anchor="tai-khoan"))
+
+
 @bp.post("/<school_code>/cai-dat/tai-khoan")
 def add_bank_account(school_code: str):
-    school = load_school(school_code, manage=True)
+    school = load_school(school_code)
     data = {key: request.form.get(key, "") for key in ("bin", "account_number", "account_name")}
+    data["is_default"] = bool(request.form.get("is_default"))
     try:
-        account = schools.add_bank_account(g.user, school, data,
-                                           default=bool(request.form.get("is_default")))
+        change, secret = bank_accounts.request(g.user, school, "add_account", data)
     except REFUSED as exc:
         return _refused(exc, "accounts")
-    return _done(_("Đã thêm tài khoản %(number)s.", number=account.account_number), "tai-khoan")
+    return _bank_change_done(change, secret)
 
 
 @bp.post("/<school_code>/cai-dat/tai-khoan/<int:account_id>/mac-dinh")
@@ -123,9 +158,9 @@ def set_default_account(school_code: str, account_id: int):
 @bp.post("/<school_code>/cai-dat/tai-khoan/<int:account_id>/khoa")
 def webhook_keys(school_code: str, account_id: int):
     """Set the keys typed in, clear those ticked; a field left empty stays as it is."""
-    school = load_school(school_code, manage=True)
+    school = load_school(school_code)
     data: dict[str, str | None] = {}
-    for field in KEY_FIELDS:
+    for field in bank_accounts.TYPED_SECRETS:
         if request.form.get(f"clear_{field}"):
             data[field] = None
         elif value := request.form.get(field, "").strip():
@@ -134,10 +169,47 @@ def webhook_keys(school_code: str, account_id: int):
         flash(_("Không có khóa nào thay đổi."), "info")
         return redirect(url_for("staff.settings", school_code=school.code, _anchor="tai-khoan"))
     try:
-        schools.update_webhook_keys(g.user, school, account_id, data)
+        change, secret = bank_accounts.request(g.user, school, "update_keys", data,
+                                               account_id=account_id)
     except REFUSED as exc:
         return _refused(exc, "keys")
-    return _done(_("Đã lưu khóa webhook."), "tai-khoan")
+    return _bank_change_done(change, secret)
+
+
+@bp.post("/<school_code>/cai-dat/tai-khoan/<int:account_id>/khoa-sepay")
+def rotate_sepay_key(school_code: str, account_id: int):
+    school = load_school(school_code)
+    try:
+        change, secret = bank_accounts.request(g.user, school, "rotate_sepay_key", {},
+                                               account_id=account_id)
+    except REFUSED as exc:
+        return _refused(exc, "keys")
+    return _bank_change_done(change, secret)
+
+
+@bp.post("/<school_code>/cai-dat/tai-khoan/<int:account_id>/khoa-chung")
+def deployment_key(school_code: str, account_id: int):
+    """Admin: attach the account to the deployment-wide webhook keys, or detach it."""
+    school = load_school(school_code)
+    try:
+        bank_accounts.attach_to_deployment_key(g.user, school, account_id,
+                                               request.form.get("attached") == "1")
+    except REFUSED as exc:
+        return _refused(exc, "keys")
+    return _done(_("Đã lưu cài đặt khóa chung."), "tai-khoan")
+
+
+@bp.post("/<school_code>/cai-dat/yeu-cau/<int:change_id>/<any(duyet, 'tu-choi'):decision>")
+def decide_bank_change(school_code: str, change_id: int, decision: str):
+    school = load_school(school_code)
+    try:
+        change, secret = bank_accounts.decide(
+            g.user, change_id, approve=decision == "duyet", note=request.form.get("note", ""))
+        if change.school_id != school.id:
+            raise NotFound("Không tìm thấy yêu cầu thay đổi.", "Change request not found.")
+    except REFUSED as exc:
+        return _refused(exc, "changes")
+    return _bank_change_done(change, secret)
 
 
 @bp.post("/<school_code>/cai-dat/nguoi-dung")
