@@ -223,3 +223,37 @@ def test_accountant_of_another_school_is_refused(school, make_school, make_staff
     assert response.status_code == 404
     db.session.expire_all()
     assert db.session.get(BankAccount, lqd_account).sepay_api_key is None
+
+
+def test_the_principal_is_told_of_bank_account_changes_on_the_dashboard(accountant, principal):
+    assert "bank-changes" not in principal.get("/app/LQD/tong-quan").get_data(as_text=True)
+    account_id = schools.get_school("LQD").bank_accounts[0].id
+    post(accountant, f"{PAGE}/tai-khoan/{account_id}/khoa-sepay")
+    page = principal.get("/app/LQD/tong-quan").get_data(as_text=True)
+    assert 'id="bank-changes"' in page and "1 yêu cầu đang chờ duyệt" in page
+    (change,) = db.session.scalars(select(BankAccountChange))
+    approved = post(principal, f"{PAGE}/yeu-cau/{change.id}/duyet")
+    assert approved.status_code == 200  # the new key is shown on this page, once
+    page = principal.get("/app/LQD/tong-quan").get_data(as_text=True)
+    assert "đang chờ duyệt" not in page and "1 thay đổi đã áp dụng" in page
+
+
+def test_admins_see_money_that_reached_no_school(client, school, admin, staff_login,
+                                                accountant):
+    from werkzeug.security import generate_password_hash
+
+    from tests.helpers import send_sepay, sepay_body
+
+    client.application.config["SEPAY_API_KEY"] = "deployment-wide-key-0123456789abcdef"
+    try:
+        assert send_sepay(client, sepay_body("hoc phi be Na", 650_000, account="55554444333"),
+                          key="deployment-wide-key-0123456789abcdef").status_code == 200
+    finally:
+        client.application.config["SEPAY_API_KEY"] = None
+    admin.password_hash = generate_password_hash(PASSWORD)
+    db.session.commit()
+    browser = staff_login(admin.email, PASSWORD)
+    assert "(1)" in browser.get("/app/").get_data(as_text=True)
+    page = browser.get("/app/quan-tri/giao-dich-chua-xac-dinh").get_data(as_text=True)
+    assert "55554444333" in page and "650.000 đ" in page and "hoc phi be Na" in page
+    assert accountant.get("/app/quan-tri/giao-dich-chua-xac-dinh").status_code == 403

@@ -1,6 +1,7 @@
 """Fill English translations into the catalogue from a JSON table {Vietnamese: English}.
 
 Usage: .venv/bin/python scripts/i18n/fill.py table.json [more.json ...] (later tables win)
+A plural entry (ngettext) takes a list: {"%(num)d học sinh": ["%(num)d student", "%(num)d students"]}.
 Prints the source strings that still have no translation.
 """
 
@@ -24,10 +25,14 @@ def main() -> None:
         if not message.id:
             continue
         key = message.id if isinstance(message.id, str) else message.id[0]
+        plural = not isinstance(message.id, str)
         if key in table:
-            message.string = table[key]
+            # Plural entries take a list [one, other] in the table.
+            value = table[key]
+            message.string = tuple(value) if plural and isinstance(value, list) else value
             message.flags.discard("fuzzy")
-        elif not message.string or "fuzzy" in message.flags:
+        elif (not message.string or "fuzzy" in message.flags
+              or (plural and not all(message.string))):
             # pybabel's fuzzy guesses are often wrong ("Phải nộp" -> "Reminders"): drop them.
             message.string = ""
             message.flags.discard("fuzzy")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import School
+from ...models import BankTransaction, School
 from ...services import schools
 from ...services.access import require_manage, require_read
 
@@ -77,7 +77,9 @@ def home():
 
     if g.user.role == "admin":
         found = list(db.session.scalars(select(School).order_by(School.name)))
-        return render_template("staff/home.html", schools=found)
+        unrouted = db.session.scalar(select(func.count(BankTransaction.id)).where(
+            BankTransaction.school_id.is_(None)))
+        return render_template("staff/home.html", schools=found, unrouted=unrouted)
     school = db.session.get(School, g.user.school_id)
     target = "staff.dashboard" if g.user.role == "principal" else "staff.review"
     if target not in current_app.view_functions:
@@ -88,4 +90,4 @@ def home():
 
 
 # The areas register their views on ``bp``; imported last because they import ``bp``.
-from . import billing, payments, receipts, reports, settings, students  # noqa: E402, F401
+from . import admin, billing, payments, receipts, reports, settings, students  # noqa: E402, F401

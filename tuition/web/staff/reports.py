@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ...core.periods import PeriodError, parse_period
 from ...extensions import db
 from ...models import Invoice
-from ...services import reports
+from ...services import bank_accounts, reports
 from . import bp, load_school
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -60,7 +60,8 @@ def dashboard_page(school_code: str):
     days = data["collections_by_day"]
     peak = max((d["collected_vnd"] for d in days), default=0)
     return render_template("staff/reports/dashboard.html", data=data, periods=periods,
-                           period=period, days=days, peak=peak, aging_labels=AGING_LABELS)
+                           period=period, days=days, peak=peak, aging_labels=AGING_LABELS,
+                           bank_changes=bank_accounts.changes(g.user, school, since_days=30))
 
 
 @bp.get("/<school_code>/cong-no", endpoint="arrears")
