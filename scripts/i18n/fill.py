@@ -1,7 +1,8 @@
 """Fill English translations into the catalogue from a JSON table {Vietnamese: English}.
 
 Usage: .venv/bin/python scripts/i18n/fill.py table.json [more.json ...] (later tables win)
-A plural entry (ngettext) takes a list: {"%(num)d học sinh": ["%(num)d student", "%(num)d students"]}.
+A plural entry (ngettext) takes a list:
+{"%(num)d học sinh": ["%(num)d student", "%(num)d students"]}.
 Prints the source strings that still have no translation.
 """
 
