@@ -24,6 +24,9 @@ from tuition.extensions import db, limiter
 from tuition.models import User
 from tuition.services import schools, users
 
+#: Fixtures shared by several modules: a local stand-in for SePay's user API.
+pytest_plugins = ["tests.sepay_fake"]
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:

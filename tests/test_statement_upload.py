@@ -68,7 +68,8 @@ def test_xlsx_statement_matches_reviews_and_keeps_outgoing_then_a_repeat_adds_no
     response = acct.upload(URL, data, "SaoKe_092026.xlsx")
     assert response.status_code == 201, response.get_json()
     assert response.get_json() == {"rows": 4, "new": 4, "duplicates": 0, "outgoing": 1,
-                                   "matched": 2, "review": 1}
+                                   "matched": 2, "review": 1, "confirmed": 0,
+                                   "unconfirmed": 0}
     assert invoice(acct, "HS001")["status"] == "paid"
     assert invoice(acct, "HS002")["status"] == "paid"
     assert invoice(acct, "HS003")["status"] == "open"
@@ -92,7 +93,7 @@ def test_xlsx_statement_matches_reviews_and_keeps_outgoing_then_a_repeat_adds_no
     again = acct.upload(URL, data, "SaoKe_092026 (1).xlsx")
     assert again.status_code == 201
     assert again.get_json() == {"rows": 4, "new": 0, "duplicates": 4, "outgoing": 0,
-                                "matched": 0, "review": 0}
+                                "matched": 0, "review": 0, "confirmed": 0, "unconfirmed": 0}
     assert len(payments_of(acct)) == 4
     assert invoice(acct, "HS001")["paid_vnd"] == 500_000
     events = db.session.scalars(
@@ -113,7 +114,8 @@ def test_csv_with_bom_and_named_columns(acct):
                            date_format="%Y-%m-%d %H:%M")
     assert response.status_code == 201, response.get_json()
     assert response.get_json() == {"rows": 2, "new": 2, "duplicates": 0, "outgoing": 0,
-                                   "matched": 1, "review": 1}
+                                   "matched": 1, "review": 1, "confirmed": 0,
+                                   "unconfirmed": 0}
     assert invoice(acct, "HS003")["status"] == "paid"
     paid = payments_of(acct, "matched")[0]
     assert (paid["bank_reference"], paid["occurred_at"]) == ("5512", "2026-09-07 07:45:00")
@@ -128,8 +130,10 @@ def test_a_transfer_seen_by_webhook_and_by_statement_is_one_payment(client, acct
 
     response = acct.upload(URL, xlsx(september(acct)), "saoke.xlsx")
     assert response.status_code == 201
+    # The statement also confirms the webhook's transfer (the bank lists it).
     assert response.get_json() == {"rows": 4, "new": 3, "duplicates": 1, "outgoing": 1,
-                                   "matched": 1, "review": 1}
+                                   "matched": 1, "review": 1, "confirmed": 1,
+                                   "unconfirmed": 0}
     hs1_payments = [p for p in payments_of(acct) if p["bank_reference"] == "FT26248000001"]
     assert [p["provider"] for p in hs1_payments] == ["sepay"]
     assert invoice(acct, "HS001")["paid_vnd"] == 500_000

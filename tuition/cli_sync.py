@@ -1,6 +1,8 @@
 """``flask --app wsgi tuition sync``: the pull backstop for missed SePay webhooks.
 
-Meant for cron (e.g. hourly). Settings: ``TUITION_SEPAY_API_URL`` (default
+Meant for cron (e.g. hourly, and a daily run over two days): it also reconciles, confirming
+each webhook-notified transfer that SePay's list shows and flagging those it does not.
+Settings: ``TUITION_SEPAY_API_URL`` (default
 ``https://my.sepay.vn``) and ``TUITION_SEPAY_API_TOKEN`` (used for accounts without their own
 ``sepay_api_token``). Exit status 1 when an account could not be synced or a row could not be
 read: both mean money that nobody has recorded yet, which a person must look at.
@@ -47,7 +49,7 @@ def sync(hours: int, school_code: str | None) -> None:
     base_url = current_app.config.get("SEPAY_API_URL") or "https://my.sepay.vn"
     since = vietnam_now() - timedelta(hours=hours)
     click.echo(f"Đồng bộ giao dịch SePay từ {since:%Y-%m-%d %H:%M:%S} (giờ Việt Nam).")
-    synced = failed = rejected = 0
+    synced = failed = rejected = unconfirmed = 0
     with requests.Session() as session:
         outcomes = iter_sync(session=session, base_url=base_url, since=since,
                              deployment_token=current_app.config.get("SEPAY_API_TOKEN"),
@@ -65,13 +67,20 @@ def sync(hours: int, school_code: str | None) -> None:
             synced += 1
             rejected += len(outcome.rejected)
             click.echo(f"{label}: lấy về {outcome.fetched}, mới {outcome.new}, "
-                       f"trùng {outcome.duplicates}, bị từ chối {len(outcome.rejected)}.")
+                       f"trùng {outcome.duplicates}, bị từ chối {len(outcome.rejected)}; "
+                       f"đối soát: khớp {outcome.confirmed}, ngân hàng không có "
+                       f"{len(outcome.unconfirmed)}.")
+            unconfirmed += len(outcome.unconfirmed)
+            for txn_id in outcome.unconfirmed:
+                click.echo(f"  - giao dịch {txn_id}: đã nhận qua webhook nhưng SePay không "
+                           "liệt kê; biên lai được đánh dấu cần kiểm tra.", err=True)
             for line in outcome.rejected:
                 click.echo(f"  - {line}", err=True)
     if synced + failed == 0:
         click.echo("Không có tài khoản nào có API token SePay (đặt sepay_api_token cho tài "
                    "khoản hoặc TUITION_SEPAY_API_TOKEN).", err=True)
         sys.exit(1)
-    if failed or rejected:
-        click.echo(f"Có {failed} tài khoản lỗi và {rejected} giao dịch bị từ chối.", err=True)
+    if failed or rejected or unconfirmed:
+        click.echo(f"Có {failed} tài khoản lỗi, {rejected} giao dịch bị từ chối và "
+                   f"{unconfirmed} giao dịch ngân hàng không xác nhận.", err=True)
         sys.exit(1)

@@ -86,6 +86,11 @@ class BankTransaction(db.Model):
     #: Why it has its status (machine reason), for the review queue.
     status_reason: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = created_at_column()
+    #: Reconciliation of a notified transfer against the bank's own list (the aggregator's
+    #: transaction API or an uploaded statement): "confirmed", "unconfirmed" (listed nowhere:
+    #: flagged on the dashboard, its receipts marked for review), or empty (not checked yet).
+    bank_check: Mapped[str | None] = mapped_column(String(12))
+    bank_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     allocations: Mapped[list[Allocation]] = relationship(
         back_populates="transaction", order_by="Allocation.id"

@@ -70,6 +70,9 @@ class Receipt(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), unique=True)
+    #: Set while the money behind the receipt is in doubt (e.g. "unconfirmed_by_bank": the
+    #: bank's own list does not show the transfer); the verification page says so.
+    review_reason: Mapped[str | None] = mapped_column(String(40))
 
     replaces: Mapped[Receipt | None] = relationship(remote_side=[id])
 

@@ -8,11 +8,12 @@ id is stable across uploads, and the bank's reference ties it to the webhook's r
 from __future__ import annotations
 
 import json
+from datetime import datetime, time
 
 from ..core.banks import bank_by_bin
 from ..importing.statements import COLUMN_FIELDS, parse_statement_lines, resolve_mapping
 from ..models import BankAccount, School, User
-from . import audit, payments
+from . import audit, payments, reconciliation
 from .access import require_manage
 from .errors import Conflict, Invalid, not_found
 
@@ -83,6 +84,7 @@ def import_statement(actor: User, school: School, data: bytes, filename: str, *,
 
     counts = {"rows": len(lines), "new": 0, "duplicates": 0, "outgoing": 0, "matched": 0,
               "review": 0}
+    listing = _listing(account, lines)
     for line in lines:
         raw = json.dumps({"file": filename, "row": line.row, "cells": line.cells},
                          ensure_ascii=False)
@@ -98,6 +100,8 @@ def import_statement(actor: User, school: School, data: bytes, filename: str, *,
                 row=line.row, conflicts_with=exc.stored_id) from exc
         # Also completes a duplicate whose matching was interrupted (still "received").
         txn = payments.process(txn.id)
+        if listing is not None:
+            listing.transaction_ids.add(txn.id)
         if not created:
             counts["duplicates"] += 1
             continue
@@ -108,6 +112,27 @@ def import_statement(actor: User, school: School, data: bytes, filename: str, *,
             counts["matched"] += 1
         else:
             counts["review"] += 1
+    if listing is not None:
+        # The statement is the bank's own list for its days: webhook-notified transfers of
+        # those days that it does not show are flagged.
+        checked = reconciliation.check(listing, source="statement", actor=actor)
+        counts["confirmed"], counts["unconfirmed"] = checked.confirmed, len(checked.unconfirmed)
     audit.record(actor, school.id, "statement.import", f"bank_account:{account.id}",
                  filename=filename, mapping=statement_mapping.columns(), **counts)
     return counts
+
+
+def _listing(account: BankAccount, lines) -> reconciliation.Listing | None:
+    """The days a statement covers (whole days when it gives dates without times)."""
+    moments = [line.notification.occurred_at for line in lines]
+    if not moments:
+        return None
+    start, end = min(moments), max(moments)
+    if all(m.time() == time(0) for m in moments):
+        end = datetime.combine(end.date(), time.max)
+    listing = reconciliation.Listing(account.id, datetime.combine(start.date(), time(0)), end)
+    for line in lines:
+        n = line.notification
+        if n.bank_reference:
+            listing.references.add((n.bank_reference, n.amount_vnd, n.direction))
+    return listing

@@ -279,6 +279,17 @@ def openapi_document() -> dict:
                 "Run matching again over the review queue",
                 {"200": _json({"type": "object", "properties": {
                     "matched": {"type": "integer"}}})}, params=[_SCHOOL])},
+            "/schools/{school}/reconciliation": {
+                "post": _op(
+                    "Reconcile now: ask SePay's transaction API for the last `hours` (default "
+                    "48), store what webhooks missed, confirm notified transfers it lists and "
+                    "flag those it does not (their receipts are marked for review)",
+                    {"200": _json({"type": "object"})}, params=[_SCHOOL],
+                    body={"required": False, "content": {"application/json": {"schema": {
+                        "type": "object", "properties": {
+                            "hours": {"type": "integer", "minimum": 1}}}}}}),
+                "get": _op("Transfers the bank's list did not show (flagged)",
+                           {"200": _json({"type": "object"})}, params=[_SCHOOL])},
             "/refused-notifications": {"get": _op(
                 "Admin: signed notifications refused because they repeat a stored "
                 "transaction's id or bank reference with another amount, direction or "

@@ -7,13 +7,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Response, g, render_template, request, send_file
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...core.periods import PeriodError, parse_period
 from ...extensions import db
 from ...models import Invoice
-from ...services import bank_accounts, reports
+from ...services import bank_accounts, reconciliation, reports
 from . import bp, load_school
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -61,7 +62,33 @@ def dashboard_page(school_code: str):
     peak = max((d["collected_vnd"] for d in days), default=0)
     return render_template("staff/reports/dashboard.html", data=data, periods=periods,
                            period=period, days=days, peak=peak, aging_labels=AGING_LABELS,
-                           bank_changes=bank_accounts.changes(g.user, school, since_days=30))
+                           bank_changes=bank_accounts.changes(g.user, school, since_days=30),
+                           unconfirmed=reconciliation.unconfirmed(g.user, school))
+
+
+@bp.post("/<school_code>/doi-soat", endpoint="reconcile")
+def reconcile_now(school_code: str):
+    """Ask the bank's list now (SePay's transaction API) and come back to the dashboard."""
+    from flask import flash, redirect, url_for
+    from flask_babel import gettext as _
+
+    from ...services.errors import ServiceError
+    from ..api_reconciliation import run_for_school
+
+    school = load_school(school_code, manage=True)
+    try:
+        results = run_for_school(school, 48)
+    except ServiceError as exc:
+        flash(exc.message_vi if str(get_locale()) == "vi" else exc.message_en, "error")
+    else:
+        flagged = sum(len(r.get("unconfirmed", [])) for r in results)
+        failed = [r["account_number"] for r in results if not r["ok"]]
+        flash(_("Đã đối soát %(n)d tài khoản: %(flagged)d giao dịch ngân hàng chưa xác nhận.",
+                n=len(results), flagged=flagged), "info")
+        if failed:
+            flash(_("Không hỏi được ngân hàng cho tài khoản: %(accounts)s.",
+                    accounts=", ".join(failed)), "error")
+    return redirect(url_for("staff.dashboard", school_code=school.code))
 
 
 @bp.get("/<school_code>/cong-no", endpoint="arrears")
