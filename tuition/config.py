@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import os
 
+#: Shortest secret key accepted outside tests and debug (it signs sessions and printed links).
+MIN_SECRET_KEY_BYTES = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment is set up wrongly; the message (one line) says what to set."""
+
 
 def database_url(instance_path: str) -> str:
     """The SQLAlchemy URL from ``DATABASE_URL``, with the psycopg 3 driver for PostgreSQL."""

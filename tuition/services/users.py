@@ -16,6 +16,7 @@ from . import audit
 from .errors import Conflict, Invalid
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
 
 
 def hash_token(token: str) -> str:
