@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
 
+    _rate_limit_storage(app)
     db.init_app(app)
     with app.app_context():  # creates no connection: only listens for the ones to come
         from .services.sql import guard_sqlite_row_locks
@@ -50,10 +51,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_receipts,
         api_reports,
         api_statements,
+        api_users,
         auth,
         errors,
         parents,
         public,
+        security,
         staff,
         webhooks,
     )
@@ -66,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.exempt(webhooks.bp)
 
     errors.init_app(app)
+    security.init_app(app)
     from .core.money import format_vnd
 
     app.add_template_filter(format_vnd, "vnd")
@@ -126,3 +130,11 @@ def _require_secret_key(app: Flask) -> None:
             f"{MIN_SECRET_KEY_BYTES}: make one with python3 -c "
             "'import secrets; print(secrets.token_hex(32))'."
         )
+
+
+def _rate_limit_storage(app: Flask) -> None:
+    """A Redis that does not answer must cost a request at most a moment, not a hang."""
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
+        options = app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {})
+        options.setdefault("socket_connect_timeout", 0.5)
+        options.setdefault("socket_timeout", 0.5)
