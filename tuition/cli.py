@@ -16,7 +16,7 @@ from .extensions import db
 from .importing.roster import RosterInvalid, parse_roster
 from .importing.tabular import ImportFileError
 from .models import User
-from .services import billing, invoices, schools, students, users
+from .services import audit, billing, invoices, schools, students, users
 from .services.errors import ServiceError
 
 tuition_cli = AppGroup("tuition", help="Set up schools, import rosters, bill and print notices.")
@@ -182,6 +182,8 @@ def rematch(school_code):
 
     school = _service_call(schools.get_school, school_code)
     changed = payments.rematch(school)
+    audit.record(None, school.id, "payments.rematch", f"school:{school.code}", matched=changed,
+                 via="cli")
     db.session.commit()
     click.echo(f"Đã ghép thêm {changed} giao dịch.")
 

@@ -13,7 +13,7 @@ from ..importing.roster import parse_roster
 from ..models import Student
 from ..pdf.notices import render_notices
 from ..qrimage import qr_png, qr_svg
-from ..services import billing, fees, invoices, payments, schools, students, users
+from ..services import audit, billing, fees, invoices, payments, schools, students, users
 from ..services.access import require_admin, require_manage, require_read
 from ..services.errors import Conflict, Invalid, ServiceError
 from .openapi import openapi_document
@@ -357,5 +357,6 @@ def set_aside_payment(payment_id: int):
 def rematch_payments(code: str):
     school = _school(code, manage=True)
     changed = payments.rematch(school)
+    audit.record(g.user, school.id, "payments.rematch", f"school:{school.code}", matched=changed)
     db.session.commit()
     return jsonify({"matched": changed})
