@@ -11,6 +11,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from ..core import clock
 from ..extensions import db
@@ -46,7 +47,8 @@ def find(key: str | None) -> StaffSession | None:
     """The session a cookie's key names, open or not."""
     if not key or not isinstance(key, str) or len(key) > 100:
         return None
-    return db.session.scalar(select(StaffSession).where(StaffSession.key_hash == _hash(key)))
+    return db.session.scalar(select(StaffSession).options(joinedload(StaffSession.user))
+                             .where(StaffSession.key_hash == _hash(key)))
 
 
 def is_open(row: StaffSession, *, idle: timedelta, now: datetime | None = None) -> bool:
