@@ -34,9 +34,8 @@ def test_parent_sees_amount_scans_qr_and_sees_payment_arrive(app, client, billed
 
         send_sepay(client, sepay_body(billed.codes["HS001"], 500_000))
         # No reload by the parent: the page notices the payment by itself.
-        page.wait_for_function(
-            "document.querySelector('#amount-due').innerText.includes('Đã nộp đủ')",
-            timeout=10_000)
+        # (A locator, not wait_for_function: the page's CSP forbids evaluating strings.)
+        page.locator("#amount-due", has_text="Đã nộp đủ").wait_for(timeout=10_000)
         assert "500.000 đ" in page.locator("#payments").inner_text()
         assert "AA-" in page.locator("#receipts").inner_text()
         assert page.locator("text=Nguyễn Minh Khôi").count() == 0

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from .config import Defaults, database_url
+from .config import MIN_SECRET_KEY_BYTES, ConfigurationError, Defaults, database_url
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
 
+    _rate_limit_storage(app)
     db.init_app(app)
     with app.app_context():  # creates no connection: only listens for the ones to come
         from .services.sql import guard_sqlite_row_locks
@@ -51,10 +52,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_reconciliation,
         api_reports,
         api_statements,
+        api_users,
         auth,
         errors,
         parents,
         public,
+        security,
         staff,
         webhooks,
     )
@@ -67,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.exempt(webhooks.bp)
 
     errors.init_app(app)
+    security.init_app(app)
     from .core.money import format_vnd
 
     app.add_template_filter(format_vnd, "vnd")
@@ -92,13 +96,46 @@ def _locale() -> str:
     return session.get("lang", "vi")
 
 
+#: Written by scripts/demo.sh; used when TUITION_SECRET_KEY is not set.
+DEMO_KEY_FILE = "demo-secret-key"
+
+
 def _require_secret_key(app: Flask) -> None:
-    if app.config.get("SECRET_KEY"):
-        return
-    if app.debug or app.testing or os.environ.get("FLASK_DEBUG") == "1":
-        app.config["SECRET_KEY"] = "dev-only-not-secret"
-        return
-    raise RuntimeError(
-        "TUITION_SECRET_KEY is not set. Set it to a long random string, e.g. "
-        "`export TUITION_SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')`."
-    )
+    """A secret key of at least 32 bytes, or a one-line :class:`ConfigurationError`.
+
+    Without ``TUITION_SECRET_KEY`` the demo's key (``instance/demo-secret-key``, made by
+    scripts/demo.sh) is used when it exists, so that commands run after the demo need no
+    setup. Tests and debug runs accept anything (and get a throwaway key if there is none).
+    """
+    relaxed = app.debug or app.testing or os.environ.get("FLASK_DEBUG") == "1"
+    if not app.config.get("SECRET_KEY"):
+        demo_key = os.path.join(app.instance_path, DEMO_KEY_FILE)
+        try:
+            with open(demo_key, encoding="utf-8") as handle:
+                app.config["SECRET_KEY"] = handle.read().strip()
+        except OSError:
+            pass
+    if not app.config.get("SECRET_KEY"):
+        if relaxed:
+            app.config["SECRET_KEY"] = "dev-only-not-secret"
+            return
+        raise ConfigurationError(
+            "TUITION_SECRET_KEY is not set: export TUITION_SECRET_KEY=$(python3 -c "
+            "'import secrets; print(secrets.token_hex(32))') (keep it: it signs printed links)."
+        )
+    key = app.config["SECRET_KEY"]
+    size = len(key.encode() if isinstance(key, str) else key)
+    if size < MIN_SECRET_KEY_BYTES and not relaxed:
+        raise ConfigurationError(
+            f"TUITION_SECRET_KEY is {size} bytes long; it must have at least "
+            f"{MIN_SECRET_KEY_BYTES}: make one with python3 -c "
+            "'import secrets; print(secrets.token_hex(32))'."
+        )
+
+
+def _rate_limit_storage(app: Flask) -> None:
+    """A Redis that does not answer must cost a request at most a moment, not a hang."""
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
+        options = app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {})
+        options.setdefault("socket_connect_timeout", 0.5)
+        options.setdefault("socket_timeout", 0.5)

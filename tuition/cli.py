@@ -16,7 +16,7 @@ from .extensions import db
 from .importing.roster import RosterInvalid, parse_roster
 from .importing.tabular import ImportFileError
 from .models import User
-from .services import billing, invoices, schools, students, users
+from .services import audit, billing, invoices, schools, students, users
 from .services.errors import ServiceError
 
 tuition_cli = AppGroup("tuition", help="Set up schools, import rosters, bill and print notices.")
@@ -136,11 +136,15 @@ def notices(school_code, period, class_name, layout, output: Path):
 
 @tuition_cli.command("demo")
 @click.option("--students", "student_count", default=600, show_default=True)
-def demo(student_count):
+@click.option("--password", default=None,
+              help="The demo staff's password (default: the published demo password, refused "
+                   "on a database that has other schools or users).")
+def demo(student_count, password):
     """Load a realistic demo school (3 levels, ~600 students, fees, one issued period)."""
     from .services.demo import load_demo
 
-    summary = _service_call(load_demo, student_count=student_count, today=date.today())
+    summary = _service_call(load_demo, student_count=student_count, today=date.today(),
+                            password=password)
     db.session.commit()
     click.echo(summary)
 
@@ -178,6 +182,8 @@ def rematch(school_code):
 
     school = _service_call(schools.get_school, school_code)
     changed = payments.rematch(school)
+    audit.record(None, school.id, "payments.rematch", f"school:{school.code}", matched=changed,
+                 via="cli")
     db.session.commit()
     click.echo(f"Đã ghép thêm {changed} giao dịch.")
 

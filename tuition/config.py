@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import os
 
+#: Shortest secret key accepted outside tests and debug (it signs sessions and printed links).
+MIN_SECRET_KEY_BYTES = 32
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment is set up wrongly; the message (one line) says what to set."""
+
 
 def database_url(instance_path: str) -> str:
     """The SQLAlchemy URL from ``DATABASE_URL``, with the psycopg 3 driver for PostgreSQL."""
@@ -52,3 +59,17 @@ class Defaults:
     PARENT_LINK_GUESSES = "20 per minute"
     #: How often an open parents' page asks whether a payment has arrived.
     PARENT_PAGE_POLL_MS = 10_000
+    #: Redis unreachable: count in each process's memory until it is back, and never let a
+    #: storage error fail a request (parents' pages and sign-in keep working).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    #: Failed sign-ins allowed per address, and per account (from browsers that have not
+    #: signed in to it before), within the window; then that address or account waits.
+    SIGN_IN_FAILURES_PER_ADDRESS = "20 per 15 minutes"
+    SIGN_IN_FAILURES_PER_ACCOUNT = "5 per 15 minutes"
+    #: Reverse proxies in front of the app that set X-Forwarded-For and X-Forwarded-Proto
+    #: (0: none; then those headers are ignored, since any client could send them).
+    TRUSTED_PROXIES = 0
+    #: A staff session ends this long after sign-in, or after this long without a request.
+    SESSION_HOURS = 12
+    SESSION_IDLE_MINUTES = 120

@@ -7,6 +7,7 @@ from .fees import Adjustment, Enrolment, Exemption, FeeItem
 from .payments import Allocation, BankTransaction, RefusedNotification
 from .receipts import Receipt, ReceiptSeries
 from .school import BankAccount, Classroom, School
+from .sessions import StaffSession
 from .student import Student
 from .user import User
 
@@ -28,6 +29,7 @@ __all__ = [
     "RefusedNotification",
     "ReceiptSeries",
     "School",
+    "StaffSession",
     "Student",
     "User",
 ]

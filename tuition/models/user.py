@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -30,6 +30,10 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     #: SHA-256 of the API token; the token itself is shown once and never stored.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: When the current API token was issued (empty: no token, or issued before this was kept).
+    api_token_issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Set when the user was disabled: no sign-in, no API token, every session ended.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()
 
     school: Mapped[School | None] = relationship()
@@ -38,6 +42,11 @@ class User(UserMixin, db.Model):
         """The session id carries a fragment of the password hash, so that changing the
         password signs out every other session."""
         return f"{self.id}.{(self.password_hash or '')[-12:]}"
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login refuses inactive users; a disabled user is inactive."""
+        return self.disabled_at is None
 
     def can_read(self, school_id: int) -> bool:
         return self.role == "admin" or self.school_id == school_id

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from ..core.notifications import BankNotification
 from ..extensions import db
 from ..importing.roster import RosterRow
-from ..models import Invoice, School, Student
+from ..models import Invoice, School, Student, User
 from . import billing, fees, payments, schools, students, users
+from .errors import Conflict, Invalid
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
           "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"]
@@ -52,13 +53,32 @@ def roster(student_count: int, school_year_start: int, rng: random.Random) -> li
     return rows
 
 
-def load_demo(*, student_count: int = 600, today: date) -> str:
-    """Create the demo school, its staff and one issued month. Refuses to run twice."""
+def load_demo(*, student_count: int = 600, today: date, password: str | None = None) -> str:
+    """Create the demo school, its staff and one issued month. Refuses to run twice.
+
+    The demo's staff sign in with the published :data:`DEMO_PASSWORD`, unless ``password`` is
+    given; on a database that already has a school or a user (a real deployment) the published
+    one is refused: anybody could sign in with it.
+    """
     if db.session.scalar(select(School.id).where(School.code == "DEMO")):
         return "Trường mẫu DEMO đã có sẵn; không tạo lại."
+    if password is None:
+        if db.session.scalar(select(School.id).limit(1)) is not None or \
+                db.session.scalar(select(User.id).limit(1)) is not None:
+            raise Conflict(
+                "Cơ sở dữ liệu này đã có trường hoặc người dùng khác: không tạo tài khoản mẫu với "
+                f"mật khẩu công khai “{DEMO_PASSWORD}”. Chạy trên cơ sở dữ liệu trống, hoặc "
+                "chọn mật khẩu riêng với --password.",
+                "This database already has other schools or users: the demo's published "
+                f"password {DEMO_PASSWORD!r} is refused here. Use an empty database, or choose "
+                "a password with --password.")
+        password = DEMO_PASSWORD
+    elif len(password) < users.MIN_PASSWORD:
+        raise Invalid(f"Mật khẩu phải có ít nhất {users.MIN_PASSWORD} ký tự.",
+                      f"The password needs at least {users.MIN_PASSWORD} characters.")
     rng = random.Random(2026)
     admin, admin_token = users.create_user(None, email="admin@demo.tuition.vn", role="admin",
-                                           password=DEMO_PASSWORD, name="Quản trị")
+                                           password=password, name="Quản trị")
     school = schools.create_school(admin, {
         "code": "DEMO",
         "name": "Trường Liên cấp Hoa Sen",
@@ -72,10 +92,10 @@ def load_demo(*, student_count: int = 600, today: date) -> str:
     })
     _, accountant_token = users.create_user(
         admin, email="ketoan@demo.tuition.vn", role="accountant", school=school,
-        password=DEMO_PASSWORD, name="Nguyễn Thị Lan")
+        password=password, name="Nguyễn Thị Lan")
     _, principal_token = users.create_user(
         admin, email="hieutruong@demo.tuition.vn", role="principal", school=school,
-        password=DEMO_PASSWORD, name="Trần Văn Hùng")
+        password=password, name="Trần Văn Hùng")
     year = today.year if today.month >= 8 else today.year - 1
     rows = roster(student_count, year, rng)
     students.import_roster(admin, school, rows, school_year=f"{year}-{year + 1}")
@@ -119,7 +139,7 @@ def load_demo(*, student_count: int = 600, today: date) -> str:
         f"Đã tạo trường mẫu “{school.name}” (mã DEMO) với {len(rows)} học sinh, "
         f"{len(created)} khoản thu và {len(result.issued)} hóa đơn kỳ {result.period.label}; "
         f"{paid} chuyển khoản mẫu đã về (vài khoản chờ xử lý).",
-        f"Đăng nhập (mật khẩu {DEMO_PASSWORD}): admin@demo.tuition.vn, ketoan@demo.tuition.vn, "
+        f"Đăng nhập (mật khẩu {password}): admin@demo.tuition.vn, ketoan@demo.tuition.vn, "
         "hieutruong@demo.tuition.vn",
         f"Mã API quản trị:   {admin_token}",
         f"Mã API kế toán:    {accountant_token}",

@@ -94,9 +94,11 @@ def add_staff(actor: User, school: School, *, email: str, name: str, role: str,
         raise Invalid(f"Mật khẩu tạm phải có ít nhất {MIN_PASSWORD} ký tự.",
                       f"The temporary password needs at least {MIN_PASSWORD} characters.",
                       field="password")
-    # The API token create_user makes is not shown: staff of the web app sign in by password.
+    # No API token: staff of the web app sign in by password, and issue a token for
+    # themselves on their account page if they need one.
     user, _token = users.create_user(actor, email=email or "", role=role, school=school,
-                                     password=password, name=(name or "").strip()[:120])
+                                     password=password, name=(name or "").strip()[:120],
+                                     api_token=False)
     return user
 
 

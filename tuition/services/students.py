@@ -86,6 +86,7 @@ def import_roster(
         for student in db.session.scalars(select(Student).where(Student.school_id == school.id))
     }
     created = updated = 0
+    phone_changes: list[tuple[str, str | None, str | None]] = []
     for row in rows:
         room = classroom_for(school, row.class_name, school_year, rooms)
         student = existing.get(row.code)
@@ -101,11 +102,15 @@ def import_roster(
         student.classroom = room
         student.status = "studying"
         student.guardian_name = row.guardian_name
+        if student.id is not None and student.guardian_phone != row.guardian_phone:
+            phone_changes.append((student.code, student.guardian_phone, row.guardian_phone))
         student.guardian_phone = row.guardian_phone
         ensure_token(student)
     db.session.flush()
     audit.record(actor, school.id, "students.import", f"school:{school.code}",
                  created=created, updated=updated)
+    for code, old, new in phone_changes:
+        record_phone_change(actor, school, code, old, new, via="import")
     return {"created": created, "updated": updated}
 
 
@@ -232,7 +237,18 @@ def update_student(actor: User, school: School, student: Student, data: dict[str
         db.session.flush()
         audit.record(actor, school.id, "student.update", f"student:{student.code}",
                      changes=changes)
+        if "guardian_phone" in changes:
+            record_phone_change(actor, school, student.code, *changes["guardian_phone"],
+                                via="form")
     return student
+
+
+def record_phone_change(actor: User, school: School, student_code: str, old: str | None,
+                        new: str | None, *, via: str) -> None:
+    """Every change of a guardian's phone gets an audit event of its own, old and new number:
+    reminders go to that number, and payers are recognised by it."""
+    audit.record(actor, school.id, "student.guardian_phone", f"student:{student_code}",
+                 old=old, new=new, via=via)
 
 
 def _parse_name(value: str) -> str:

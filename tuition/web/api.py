@@ -14,6 +14,7 @@ from ..models import BankAccount, Student
 from ..pdf.notices import render_notices
 from ..qrimage import qr_png, qr_svg
 from ..services import (
+    audit,
     bank_accounts,
     billing,
     fees,
@@ -462,5 +463,6 @@ def confirm_payment(payment_id: int):
 def rematch_payments(code: str):
     school = _school(code, manage=True)
     changed = payments.rematch(school)
+    audit.record(g.user, school.id, "payments.rematch", f"school:{school.code}", matched=changed)
     db.session.commit()
     return jsonify({"matched": changed})

@@ -47,6 +47,8 @@ def _op(summary: str, responses: dict, *, params=(), body: dict | None = None) -
 
 
 def openapi_document() -> dict:
+    from . import openapi_users
+
     money = {"type": "integer", "description": "Whole dong"}
     return {
         "openapi": "3.1.0",
@@ -62,6 +64,7 @@ def openapi_document() -> dict:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
+                **openapi_users.SCHEMAS,
                 "Error": {
                     "type": "object",
                     "properties": {"error": {"type": "object", "properties": {
@@ -159,6 +162,7 @@ def openapi_document() -> dict:
             },
         },
         "paths": {
+            **openapi_users.PATHS,
             "/schools": {"post": _op(
                 "Create a school with its bank accounts (admin)",
                 {"201": _json(_ref("School"), "Created")},

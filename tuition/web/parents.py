@@ -1,7 +1,8 @@
 """The parents' page (``/p/<token>``) and public receipt verification (``/bien-lai/<token>``).
 
 No account: the unguessable token is the key. A wrong or revoked token is a plain 404, and
-failed guesses from one address are rate-limited.
+failed guesses from one address are rate-limited (one limit over all these routes). The pages
+are never cached nor sent as a referrer (see :mod:`tuition.web.security`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def _only_failures(response) -> bool:
     return response.status_code == 404
 
 
-guarded = limiter.limit(_guess_limit, deduct_when=_only_failures)
+#: One counter for all the routes that take a token (page, state, QR, receipts, receipt
+#: check): guessing through five routes gets no more tries than through one.
+guarded = limiter.shared_limit(_guess_limit, scope="parent-link", deduct_when=_only_failures)
 
 
 def _student(token: str):

@@ -90,4 +90,13 @@ def home():
 
 
 # The areas register their views on ``bp``; imported last because they import ``bp``.
-from . import admin, billing, payments, receipts, reports, settings, students  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    admin,
+    billing,
+    payments,
+    receipts,
+    reports,
+    settings,
+    students,
+    users,
+)

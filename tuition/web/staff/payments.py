@@ -22,7 +22,7 @@ from ...extensions import db
 from ...importing.statements import COLUMN_FIELDS, StatementInvalid
 from ...importing.tabular import ImportFileError
 from ...models import Allocation, BankTransaction, Invoice, Student
-from ...services import payments, statements
+from ...services import audit, payments, statements
 from ...services.errors import Conflict, Invalid, not_found
 from . import bp, load_school
 
@@ -209,6 +209,7 @@ def rematch(school_code: str):
     """Match the untouched review items again, e.g. after new invoices were issued."""
     school = load_school(school_code, manage=True)
     changed = payments.rematch(school)
+    audit.record(g.user, school.id, "payments.rematch", f"school:{school.code}", matched=changed)
     return _after_change(_("Đã ghép lại: %(n)d giao dịch được khớp với hóa đơn.", n=changed))
 
 

@@ -65,6 +65,18 @@ ACTION_LABELS = {
     "students.import": _l("Nhập danh sách học sinh"),
     "user.create": _l("Tạo người dùng"),
     "user.password_change": _l("Đổi mật khẩu"),
+    "auth.sign_in": _l("Đăng nhập"),
+    "auth.sign_out": _l("Đăng xuất"),
+    "auth.sign_in_failed": _l("Đăng nhập sai"),
+    "auth.sign_in_refused": _l("Đăng nhập bị từ chối (tài khoản bị khóa)"),
+    "payments.rematch": _l("Ghép lại hàng chờ xử lý"),
+    "student.update": _l("Sửa thông tin học sinh"),
+    "student.guardian_phone": _l("Đổi số điện thoại phụ huynh"),
+    "user.disable": _l("Khóa tài khoản"),
+    "user.enable": _l("Mở khóa tài khoản"),
+    "user.token_rotate": _l("Cấp mã API mới"),
+    "user.token_revoke": _l("Thu hồi mã API"),
+    "user.sessions_end": _l("Đăng xuất khỏi mọi nơi"),
 }
 
 
