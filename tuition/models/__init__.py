@@ -6,6 +6,7 @@ from .fees import Adjustment, Enrolment, Exemption, FeeItem
 from .payments import Allocation, BankTransaction
 from .receipts import Receipt, ReceiptSeries
 from .school import BankAccount, Classroom, School
+from .statements import StatementUpload
 from .student import Student
 from .user import User
 
@@ -25,6 +26,7 @@ __all__ = [
     "Receipt",
     "ReceiptSeries",
     "School",
+    "StatementUpload",
     "Student",
     "User",
 ]

@@ -88,4 +88,13 @@ def home():
 
 
 # The areas register their views on ``bp``; imported last because they import ``bp``.
-from . import billing, payments, receipts, reports, settings, students  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    billing,
+    payments,
+    receipts,
+    reports,
+    review,
+    settings,
+    student_page,
+    students,
+)
