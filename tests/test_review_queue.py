@@ -422,3 +422,19 @@ def test_a_statement_upload_lists_what_it_added_with_links_to_review(client, bil
     assert "không thêm giao dịch mới" in page
     listing = accountant.get("/app/LQD/sao-ke").get_data(as_text=True)
     assert listing.count("sao-ke.xlsx") == 2
+
+
+def test_english_mode_explains_suggestions_in_english(client, billed, accountant):
+    typed = mistyped(billed.codes["HS003"])
+    send_sepay(client, sepay_body(f"{typed} hoc phi", 500_000))
+    post(accountant, "/ngon-ngu", QUEUE, lang="en", next=QUEUE)
+    page = accountant.get(QUEUE).get_data(as_text=True)
+    assert (f"Code close to {billed.codes['HS003']} (two adjacent characters swapped: "
+            f"“{typed}”)") in page
+    assert "Mã gần giống" not in page
+    assert "Find a student or invoice (name, class, code)" in page
+    (payment,) = payments_of(billed, "review")
+    item = accountant.get(f"{QUEUE}/{payment['id']}?tim=ngoc").get_data(as_text=True)
+    assert "Reason (recorded, required)" in item and "Assign to invoice" in item
+    student = accountant.get("/app/LQD/hoc-sinh/HS003").get_data(as_text=True)
+    assert "Parents' link" in student and "History" in student

@@ -79,10 +79,11 @@ def _credit(ctx: dict) -> dict:
 
 
 def _receipts(ctx: dict) -> list[dict]:
+    codes = {inv.id: inv.code for inv in ctx["invoices"]}
     return [{
         "id": r.id, "label": r.label, "issued_at": r.issued_at, "amount_vnd": r.amount_vnd,
         "status": r.status, "void_reason": r.void_reason,
-        "invoice_code": r.content.get("invoice_code"), "payer_name": r.content.get("payer_name"),
+        "invoice_code": codes.get(r.invoice_id), "payer_name": r.content.get("payer_name"),
     } for r in ctx["receipts"]]
 
 

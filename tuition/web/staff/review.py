@@ -21,6 +21,7 @@ from ...services.errors import Invalid
 from ...services.review import find_for_assignment
 from ...services.suggestions import suggestions_for
 from . import bp, load_school
+from .billing import period_label
 from .payments import (
     REFUSED,
     STATUS_LABELS,
@@ -48,7 +49,7 @@ def item_page(school, txn_id: int, *, error: str | None = None, status: int = 20
             invoice["assign_vnd"] = min(free, invoice["balance_vnd"])
     return render_template(
         "staff/payments/item.html", item=item, query=query, found=found, error=error,
-        statuses=STATUS_LABELS,
+        statuses=STATUS_LABELS, period_label=period_label,
     ), status
 
 
