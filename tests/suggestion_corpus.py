@@ -118,11 +118,12 @@ class Corpus:
     memos: list[Memo]
 
     def candidates(self) -> list[Candidate]:
-        """One candidate per open invoice, as the service builds them."""
+        """One candidate per open invoice, and one without an invoice for a pupil who owes
+        nothing, as the service builds them."""
         return [
             Candidate(p.full_name, p.class_name, code, balance, student_code=p.code,
                       guardian_name=p.guardian_name, guardian_phone=p.guardian_phone)
-            for p in self.pupils.values() for code, balance in p.invoices
+            for p in self.pupils.values() for code, balance in (p.invoices or [("", 0)])
         ]
 
     def paid_before(self, memo: Memo) -> set[str]:
@@ -307,11 +308,14 @@ def build_roster(rng: random.Random):
         first, second = rng.sample(codes, 2)
         if pupils[first].class_name != pupils[second].class_name:
             pupils[second].full_name = pupils[first].full_name
-    # Open invoices: this month's, and for some an older one not fully paid.
+    # Open invoices: this month's, and for some an older one not fully paid; some pupils
+    # have paid everything (their parents may still pay again, or ahead).
     issued = rng
     for pupil in pupils.values():
         grade = int(pupil.class_name[0])
         amount = rng.choice(FEES[grade])
+        if rng.random() < 0.08:
+            continue
         if rng.random() < 0.12:
             older = rng.choice((amount, 300_000, 450_000, 150_000))
             pupil.invoices.append((new_code(PREFIX, issued), older))
@@ -340,6 +344,8 @@ def build(seed: int = SEED, per_style: int = 90, nobody: int = 160) -> Corpus:
     pupil_list = list(pupils.values())
 
     def amount_for(pupil: Pupil) -> int:
+        if not pupil.invoices:
+            return rng.choice(FEES[int(pupil.class_name[0])])
         roll = rng.random()
         if roll < 0.70:
             return pupil.invoices[-1][1]
@@ -377,7 +383,9 @@ def build(seed: int = SEED, per_style: int = 90, nobody: int = 160) -> Corpus:
     def payer_of(pupil: Pupil) -> str:
         return families[pupil.family].payer_name
 
-    def code_typo(pupil: Pupil) -> Memo:
+    def code_typo(pupil: Pupil) -> Memo | None:
+        if not pupil.invoices:
+            return None
         code = pupil.invoices[-1][0]
         typed = write.typo(code)
         roll = rng.random()

@@ -387,7 +387,10 @@ def test_transactions_search_by_name_amount_memo_dates_and_reference(client, bil
     assert found(q="FT26240000222") == ["hoc phi con Khoi lop 2A"]
     assert found(so_tien="500.000") == [billed.codes["HS003"]]
     assert found(tu_ngay="2026-09-20", den_ngay="2026-09-20") == ["hoc phi con Khoi lop 2A"]
-    assert found(tu_ngay="2026-09-21") == []
+    assert found(tu_ngay="20/09/2026", den_ngay="20/09/2026") == ["hoc phi con Khoi lop 2A"]
+    assert found(tu_ngay="21/09/2026") == []
+    page = accountant.get("/app/LQD/giao-dich?tu_ngay=2026-09-20").get_data(as_text=True)
+    assert 'name="tu_ngay" value="20/09/2026"' in page
     assert found(q="khoi", status="review") == ["hoc phi con Khoi lop 2A"]
     bad = accountant.get("/app/LQD/giao-dich?so_tien=nam+tram")
     assert bad.status_code == 422 and "không hợp lệ" in bad.get_data(as_text=True)
@@ -438,3 +441,19 @@ def test_english_mode_explains_suggestions_in_english(client, billed, accountant
     assert "Reason (recorded, required)" in item and "Assign to invoice" in item
     student = accountant.get("/app/LQD/hoc-sinh/HS003").get_data(as_text=True)
     assert "Parents' link" in student and "History" in student
+
+
+def test_a_child_with_nothing_open_is_suggested_for_credit(client, billed, accountant):
+    send_sepay(client, sepay_body(billed.codes["HS003"], 500_000))
+    assert invoice(billed, "HS003")["status"] == "paid"
+    send_sepay(client, sepay_body("0901 234 567 nop truoc thang sau", 300_000))
+    top = review_item(billed)["suggestions"][0]
+    assert top["student_code"] == "HS003" and top["invoice_code"] is None
+    page = accountant.get(QUEUE).get_data(as_text=True)
+    assert "Không còn hóa đơn mở" in page and "Ghi có 300.000 đ cho học sinh" in page
+    (payment,) = payments_of(billed, "review")
+    response = post(accountant, f"{QUEUE}/{payment['id']}/chon", QUEUE, credit="HS003",
+                    credit_HS003="300000", reason="Nộp thêm, ghi có cho học sinh")
+    assert response.status_code == 302
+    assert payments_of(billed, "credited")[0]["allocations"][0]["amount_vnd"] == 300_000
+    assert_ledger_ok()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..core.memo import normalise
 from ..extensions import db
@@ -181,5 +182,6 @@ def search_payments(actor: User, school: School, search: PaymentSearch, *, page:
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     found = list(db.session.scalars(
         query.order_by(BankTransaction.occurred_at.desc(), BankTransaction.id.desc())
-        .limit(per_page).offset((max(page, 1) - 1) * per_page)))
+        .limit(per_page).offset((max(page, 1) - 1) * per_page)
+        .options(selectinload(BankTransaction.allocations))))
     return found, total

@@ -19,19 +19,24 @@ from ..models import Allocation, BankTransaction, Classroom, Invoice, Student
 
 
 def candidate_pool(school_id: int) -> CandidatePool:
-    """Every open invoice of the school as a candidate, a student's invoices oldest first."""
+    """Every open invoice of the school as a candidate, a student's invoices oldest first;
+    and every studying student with nothing open (a parent paying twice, or ahead: the money
+    goes to the student's credit), with an empty invoice code. One query."""
     rows = db.session.execute(
         select(Invoice.code, Invoice.total_vnd, Invoice.paid_vnd, Student.code,
                Student.full_name, Student.guardian_name, Student.guardian_phone,
                Classroom.name)
-        .join(Student, Invoice.student_id == Student.id)
+        .select_from(Student)
         .join(Classroom, Student.classroom_id == Classroom.id)
-        .where(Invoice.school_id == school_id, Invoice.status.in_(("open", "partial")))
+        .outerjoin(Invoice, (Invoice.student_id == Student.id)
+                   & Invoice.status.in_(("open", "partial")))
+        .where(Student.school_id == school_id,
+               (Student.status == "studying") | Invoice.id.is_not(None))
         .order_by(Student.id, Invoice.period, Invoice.id)
     ).all()
     return CandidatePool(
-        Candidate(student_name=full_name, class_name=class_name, invoice_code=code,
-                  balance_vnd=max(total - paid, 0), student_code=student_code,
+        Candidate(student_name=full_name, class_name=class_name, invoice_code=code or "",
+                  balance_vnd=max(total - paid, 0) if code else 0, student_code=student_code,
                   guardian_name=guardian or "", guardian_phone=phone or "")
         for code, total, paid, student_code, full_name, guardian, phone, class_name in rows
     )
@@ -89,7 +94,8 @@ def suggestions_for(txns: Sequence[BankTransaction], limit: int = 5) -> dict[int
             payer_name=txn.payer_name, paid_before=by_account.get(txn.id, ()),
             payer_name_paid_before=by_name.get(txn.id, ()))
         found[txn.id] = [
-            {"invoice_code": s.candidate.invoice_code, "student_code": s.candidate.student_code,
+            {"invoice_code": s.candidate.invoice_code or None,
+             "student_code": s.candidate.student_code,
              "student_name": s.candidate.student_name, "class": s.candidate.class_name,
              "balance_vnd": s.candidate.balance_vnd, "score": s.score,
              "reasons": list(s.reasons), "reasons_en": list(s.reasons_en),

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ...core.clock import VIETNAM
+from ...core.clock import VIETNAM, format_date
 from ...extensions import db
 from ...importing.statements import COLUMN_FIELDS, StatementInvalid
 from ...importing.tabular import ImportFileError
@@ -307,6 +307,9 @@ def _payments_page(school, *, error: str | None = None, status: int = 200):
             date_from=_form_date(form["tu_ngay"], "tu_ngay"),
             date_to=_form_date(form["den_ngay"], "den_ngay"))
         shown, total = search_payments(g.user, school, search, page=page, per_page=per_page)
+        # Dates are shown back the way people write them, whichever way they came.
+        form["tu_ngay"] = format_date(search.date_from)
+        form["den_ngay"] = format_date(search.date_to)
     except Invalid as exc:
         error, status = error_text(exc), 422
         shown, total = [], 0
