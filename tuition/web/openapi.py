@@ -139,7 +139,8 @@ def openapi_document() -> dict:
                     "suggestions": {
                         "type": "array", "description": "in review only; best first, never "
                         "assigned by themselves", "items": {"type": "object", "properties": {
-                            "invoice_code": {"type": "string"},
+                            "invoice_code": {"type": ["string", "null"], "description":
+                                             "null: the student has nothing open (credit)"},
                             "student_code": {"type": "string"},
                             "student_name": {"type": "string"}, "class": {"type": "string"},
                             "balance_vnd": money, "score": {"type": "integer"},
