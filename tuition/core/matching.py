@@ -7,19 +7,21 @@ Two entry points:
   amount, and says how to allocate the money. It only ever allocates to invoices named by a
   valid code; everything uncertain goes to review with nothing allocated.
 * rank_suggestions() helps a person in the review queue: it scores candidate invoices against
-  the memo and the amount and explains each score in Vietnamese. It never assigns anything.
+  the memo, the amount and the payer and explains each score. It never assigns anything. It
+  lives in :mod:`tuition.core.suggestions` and is re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from tuition.core.memo import normalise, words
+from tuition.core.suggestions import Candidate, CandidatePool, Suggestion, rank_suggestions
 
 __all__ = [
     "Candidate",
+    "CandidatePool",
     "MatchDecision",
     "OpenInvoice",
     "Suggestion",
@@ -182,112 +184,3 @@ _REASONS_VI = {
 def _vnd(amount: int) -> str:
     """``1250000`` -> ``"1.250.000 đ"``, the way Vietnamese staff read amounts."""
     return f"{amount:_} đ".replace("_", ".")
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """An open invoice that a transfer in review might be meant for."""
-
-    student_name: str
-    class_name: str
-    invoice_code: str
-    balance_vnd: int
-    #: The paying bank account has paid for this student before.
-    payer_paid_before: bool = False
-
-    def __post_init__(self) -> None:
-        _require_amount(self.balance_vnd, "balance_vnd", allow_zero=True)
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """A candidate with its score (higher is likelier) and the Vietnamese reasons for it."""
-
-    candidate: Candidate
-    score: int
-    reasons: tuple[str, ...]
-
-
-# Weights: a full name is the strongest evidence a hand-typed memo carries; the amount alone is
-# weak because many students owe the same fee; class and payer history break ties.
-SCORE_FULL_NAME = 50
-SCORE_PARTIAL_NAME = 35
-SCORE_GIVEN_NAME = 10
-SCORE_CLASS = 15
-SCORE_AMOUNT = 20
-SCORE_PAYER = 25
-
-
-def rank_suggestions(
-    memo: str, amount_vnd: int, candidates: Iterable[Candidate], *, limit: int | None = 10
-) -> list[Suggestion]:
-    """Candidates that the memo, the amount or the payer point to, best first.
-
-    Signals (diacritics and case ignored, name words in any order):
-
-    * the student's full name in the memo (also when spaces were stripped: "NGUYENVANAN");
-    * or the given name (the last word) and at least one other word of the name;
-    * or only the given name: weak, since "be An" fits many children, but it is what
-      parents write ("hoc phi be An lop 2A");
-    * the class ("2A", "lop 2a", "LOP2A");
-    * the amount equal to the invoice's open balance;
-    * the paying account has paid for this student before.
-
-    Candidates with no signal are left out; ties keep the order given. Nothing is assigned.
-    """
-    amount_vnd = _require_amount(amount_vnd, "amount_vnd")
-    memo_words = set(words(memo))
-    glued = normalise(memo)
-    ranked: list[Suggestion] = []
-    for candidate in candidates:
-        score = 0
-        reasons: list[str] = []
-
-        name_words = words(candidate.student_name)
-        if name_words:
-            given = name_words[-1]
-            present = [word for word in name_words if word in memo_words]
-            joined = "".join(name_words)
-            # The glued form only counts when long enough not to occur by chance ("LEAN").
-            if len(name_words) >= 2 and (
-                len(present) == len(name_words) or (len(joined) >= 8 and joined in glued)
-            ):
-                score += SCORE_FULL_NAME
-                reasons.append(f"Nội dung có đầy đủ họ tên {candidate.student_name}")
-            elif given in memo_words and len(present) >= 2:
-                score += SCORE_PARTIAL_NAME
-                reasons.append(f"Nội dung có tên {' '.join(present).title()}")
-            elif given in memo_words:
-                score += SCORE_GIVEN_NAME
-                reasons.append(f"Nội dung có tên gọi {given.title()}")
-
-        if _class_in_memo(candidate.class_name, memo_words, glued):
-            score += SCORE_CLASS
-            reasons.append(f"Nội dung có lớp {candidate.class_name}")
-
-        if amount_vnd == candidate.balance_vnd:
-            score += SCORE_AMOUNT
-            reasons.append(f"Số tiền bằng số còn phải thu {_vnd(candidate.balance_vnd)}")
-
-        if candidate.payer_paid_before:
-            score += SCORE_PAYER
-            reasons.append("Tài khoản chuyển đã từng nộp tiền cho học sinh này")
-
-        if score:
-            ranked.append(Suggestion(candidate, score, tuple(reasons)))
-
-    ranked.sort(key=lambda suggestion: -suggestion.score)
-    return ranked if limit is None else ranked[:limit]
-
-
-def _class_in_memo(class_name: str, memo_words: set[str], glued: str) -> bool:
-    """True when the class ("2A", "Lớp 2A") is a word of the memo, or glued to "LOP"."""
-    class_words = words(class_name)
-    if class_words[:1] == ["LOP"]:
-        class_words = class_words[1:]
-    if not class_words:
-        return False
-    label = "".join(class_words)
-    # "2A" on its own must be a whole word: inside a glued memo it could be part of an account
-    # number or a code. After "LOP" it is unambiguous even when glued.
-    return label in memo_words or f"LOP{label}" in glued

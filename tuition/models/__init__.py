@@ -8,6 +8,7 @@ from .payments import Allocation, BankTransaction, RefusedNotification
 from .receipts import Receipt, ReceiptSeries
 from .school import BankAccount, Classroom, School
 from .sessions import StaffSession
+from .statements import StatementUpload
 from .student import Student
 from .user import User
 
@@ -30,6 +31,7 @@ __all__ = [
     "ReceiptSeries",
     "School",
     "StaffSession",
+    "StatementUpload",
     "Student",
     "User",
 ]

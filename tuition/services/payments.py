@@ -30,7 +30,6 @@ from ..models import (
     Allocation,
     BankAccount,
     BankTransaction,
-    Classroom,
     Invoice,
     School,
     Student,
@@ -39,6 +38,7 @@ from ..models import (
 from . import audit, credits, receipts, sql
 from .access import require_manage
 from .errors import Conflict, Forbidden, Invalid, not_found
+from .suggestions import suggestions_for
 
 #: Statuses whose unallocated money waits for a person.
 REVIEW = "review"
@@ -607,16 +607,20 @@ def reverse(actor: User, allocation_id: int, *, reason: str) -> Allocation:
 
 
 def set_aside(actor: User, txn: BankTransaction, *, reason: str) -> BankTransaction:
-    """Take an unallocated transfer out of the review queue (not a fee payment), with a reason."""
+    """Take the unallocated money of a transfer out of the review queue (not a fee payment,
+    to be refunded ...), with a reason. Also after a partial assignment: what was placed stays
+    placed, the rest is set aside (the ledger counts it so)."""
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
     txn = _lock(txn)
-    if txn.status != REVIEW or allocated_vnd(txn) != 0:
-        raise Conflict("Chỉ để riêng được giao dịch đang chờ xử lý và chưa gán.",
-                       "Only unassigned payments in review can be set aside.")
+    free = unallocated_vnd(txn)
+    if txn.status != REVIEW or free <= 0:
+        raise Conflict("Chỉ để riêng được giao dịch đang chờ xử lý và còn tiền chưa gán.",
+                       "Only payments in review with unallocated money can be set aside.")
     txn.status, txn.status_reason = "ignored", "set_aside"
-    audit.record(actor, txn.school_id, "payment.set_aside", f"payment:{txn.id}", reason=reason)
+    audit.record(actor, txn.school_id, "payment.set_aside", f"payment:{txn.id}", reason=reason,
+                 amount_vnd=free)
     db.session.flush()
     return txn
 
@@ -709,35 +713,6 @@ def payment_json(txn: BankTransaction) -> dict:
 
 
 def suggestions(txn: BankTransaction, limit: int = 5) -> list[dict]:
-    """Ranked candidates for a transfer in review. Never assigns anything."""
-    if txn.school_id is None:
-        return []
-    rows = db.session.execute(
-        select(Invoice.code, Invoice.student_id, Invoice.total_vnd, Invoice.paid_vnd,
-               Student.full_name, Student.code, Classroom.name)
-        .join(Student, Invoice.student_id == Student.id)
-        .join(Classroom, Student.classroom_id == Classroom.id)
-        .where(Invoice.school_id == txn.school_id, Invoice.status.in_(("open", "partial")))
-    ).all()
-    paid_before: set[int] = set()
-    if txn.payer_account:
-        paid_before = set(db.session.scalars(
-            select(Invoice.student_id).join(Allocation, Allocation.invoice_id == Invoice.id)
-            .join(BankTransaction, Allocation.transaction_id == BankTransaction.id)
-            .where(BankTransaction.payer_account == txn.payer_account,
-                   BankTransaction.id != txn.id, Allocation.amount_vnd > 0)
-        ))
-    candidates = [
-        matching.Candidate(student_name=r[4], class_name=r[6], invoice_code=r[0],
-                           balance_vnd=r[2] - r[3], payer_paid_before=r[1] in paid_before)
-        for r in rows
-    ]
-    student_codes = {r[0]: r[5] for r in rows}
-    ranked = matching.rank_suggestions(txn.memo, txn.amount_vnd, candidates, limit=limit)
-    return [
-        {"invoice_code": s.candidate.invoice_code,
-         "student_code": student_codes[s.candidate.invoice_code],
-         "student_name": s.candidate.student_name, "class": s.candidate.class_name,
-         "balance_vnd": s.candidate.balance_vnd, "score": s.score, "reasons": list(s.reasons)}
-        for s in ranked
-    ]
+    """Ranked candidates for a transfer in review (see :mod:`.suggestions`, which also ranks a
+    whole page of transfers at once). Never assigns anything."""
+    return suggestions_for([txn], limit).get(txn.id, [])

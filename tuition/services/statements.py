@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from datetime import datetime, time
 
+from sqlalchemy import select
+
 from ..core.banks import bank_by_bin
+from ..extensions import db
 from ..importing.statements import COLUMN_FIELDS, parse_statement_lines, resolve_mapping
-from ..models import BankAccount, School, User
+from ..models import BankAccount, BankTransaction, School, StatementUpload, User
 from . import audit, payments, reconciliation
-from .access import require_manage
+from .access import require_manage, require_read
 from .errors import Conflict, Invalid, not_found
 
 #: Mapping keys an upload may give besides the column fields.
@@ -68,7 +71,8 @@ def import_statement(actor: User, school: School, data: bytes, filename: str, *,
 
     Returns counts: ``rows`` lines read = ``new`` + ``duplicates``; of the new ones,
     ``outgoing`` (money out, stored and not matched), ``matched`` (put on invoices, fully or
-    in part) and ``review`` (waiting for a person).
+    in part) and ``review`` (waiting for a person); and ``upload_id``, the
+    :class:`~tuition.models.StatementUpload` that lists the transactions it added.
     """
     require_manage(actor, school)
     # The uploader names the account: its lines go to it, whatever other account (another
@@ -85,6 +89,7 @@ def import_statement(actor: User, school: School, data: bytes, filename: str, *,
     counts = {"rows": len(lines), "new": 0, "duplicates": 0, "outgoing": 0, "matched": 0,
               "review": 0}
     listing = _listing(account, lines)
+    added: list[int] = []
     for line in lines:
         raw = json.dumps({"file": filename, "row": line.row, "cells": line.cells},
                          ensure_ascii=False)
@@ -106,6 +111,7 @@ def import_statement(actor: User, school: School, data: bytes, filename: str, *,
             counts["duplicates"] += 1
             continue
         counts["new"] += 1
+        added.append(txn.id)
         if txn.direction == "out":
             counts["outgoing"] += 1
         elif txn.status in ("matched", "partial"):
@@ -117,9 +123,15 @@ def import_statement(actor: User, school: School, data: bytes, filename: str, *,
         # those days that it does not show are flagged.
         checked = reconciliation.check(listing, source="statement", actor=actor)
         counts["confirmed"], counts["unconfirmed"] = checked.confirmed, len(checked.unconfirmed)
+    upload = StatementUpload(school_id=school.id, bank_account_id=account.id,
+                             filename=filename[:200], uploaded_by_id=actor.id,
+                             counts=dict(counts), transaction_ids=added)
+    db.session.add(upload)
+    db.session.flush()
     audit.record(actor, school.id, "statement.import", f"bank_account:{account.id}",
-                 filename=filename, mapping=statement_mapping.columns(), **counts)
-    return counts
+                 filename=filename, mapping=statement_mapping.columns(), upload=upload.id,
+                 **counts)
+    return {**counts, "upload_id": upload.id}
 
 
 def _listing(account: BankAccount, lines) -> reconciliation.Listing | None:
@@ -136,3 +148,22 @@ def _listing(account: BankAccount, lines) -> reconciliation.Listing | None:
         if n.bank_reference:
             listing.references.add((n.bank_reference, n.amount_vnd, n.direction))
     return listing
+
+
+def get_upload(actor: User, school: School, upload_id: int) -> tuple[StatementUpload, list]:
+    """An upload of the school and the transactions it added (in statement order)."""
+    require_read(actor, school)
+    upload = db.session.get(StatementUpload, upload_id)
+    if upload is None or upload.school_id != school.id:
+        raise not_found("lần nhập sao kê", "Statement upload")
+    ids = list(upload.transaction_ids or [])
+    found = {txn.id: txn for txn in db.session.scalars(
+        select(BankTransaction).where(BankTransaction.id.in_(ids)))} if ids else {}
+    return upload, [found[i] for i in ids if i in found]
+
+
+def recent_uploads(actor: User, school: School, limit: int = 10) -> list[StatementUpload]:
+    require_read(actor, school)
+    return list(db.session.scalars(
+        select(StatementUpload).where(StatementUpload.school_id == school.id)
+        .order_by(StatementUpload.id.desc()).limit(limit)))

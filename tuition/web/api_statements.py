@@ -60,4 +60,5 @@ def upload_statement(code: str):
         account_id=_account_id(), mapping=mapping,
     )
     db.session.commit()
+    counts.pop("upload_id", None)  # the staff app's page of the upload; not part of the API
     return jsonify(counts), 201

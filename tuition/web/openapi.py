@@ -138,7 +138,21 @@ def openapi_document() -> dict:
                     "direction": {"enum": ["in", "out"]}, "amount_vnd": money,
                     "memo": {"type": "string"}, "status": {"type": "string"},
                     "unallocated_vnd": money,
-                    "allocations": {"type": "array", "items": _ref("Allocation")}}},
+                    "allocations": {"type": "array", "items": _ref("Allocation")},
+                    "suggestions": {
+                        "type": "array", "description": "in review only; best first, never "
+                        "assigned by themselves", "items": {"type": "object", "properties": {
+                            "invoice_code": {"type": ["string", "null"], "description":
+                                             "null: the student has nothing open (credit)"},
+                            "student_code": {"type": "string"},
+                            "student_name": {"type": "string"}, "class": {"type": "string"},
+                            "balance_vnd": money, "score": {"type": "integer"},
+                            "reasons": {"type": "array", "items": {"type": "string"},
+                                        "description": "in Vietnamese"},
+                            "reasons_en": {"type": "array", "items": {"type": "string"}},
+                            "confident": {"type": "boolean", "description":
+                                          "the first stands out from the rest (display only)"},
+                        }}}}},
                 "AssignIn": {"type": "object", "required": ["reason"], "properties": {
                     "reason": {"type": "string"},
                     "allocations": {"type": "array", "items": {"type": "object", "properties": {
@@ -323,7 +337,7 @@ def openapi_document() -> dict:
                 body={"required": True, "content": {"application/json": {
                     "schema": _ref("AssignIn")}}})},
             "/payments/{payment_id}/set-aside": {"post": _op(
-                "Take an unassigned payment out of review (with a reason)",
+                "Set the unassigned part of a payment in review aside (with a reason)",
                 {"200": _json(_ref("Payment"))}, params=[_int_param("payment_id")],
                 body=_REASON)},
             "/payments/{payment_id}/confirm": {"post": _op(

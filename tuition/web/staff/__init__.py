@@ -96,7 +96,9 @@ from . import (  # noqa: E402, F401
     payments,
     receipts,
     reports,
+    review,
     settings,
+    student_page,
     students,
     users,
 )

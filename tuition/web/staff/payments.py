@@ -9,7 +9,7 @@ Conflict) rolls back and shows the same page again with the message, status 422.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -17,13 +17,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ...core.clock import VIETNAM
+from ...core.clock import VIETNAM, format_date
 from ...extensions import db
 from ...importing.statements import COLUMN_FIELDS, StatementInvalid
 from ...importing.tabular import ImportFileError
 from ...models import Allocation, BankTransaction, Invoice, Student
 from ...services import audit, payments, statements
 from ...services.errors import Conflict, Invalid, not_found
+from ...services.review import PaymentSearch, search_payments
+from ...services.suggestions import suggestions_for
 from . import bp, load_school
 
 #: Service errors a form can cause; the page is shown again with the message.
@@ -94,18 +96,30 @@ def _reason_label(txn: BankTransaction) -> str:
     return str(REASON_LABELS.get(txn.status_reason or "", txn.status_reason or ""))
 
 
-def _names(allocations) -> tuple[dict[int, str], dict[int, tuple[str, str]]]:
-    """Invoice codes and (student code, name) for a batch of allocations, in two queries."""
+class Names(dict):
+    """(student code, name) by student id, and ``by_invoice``: by invoice id."""
+
+    by_invoice: dict[int, tuple[str, str]]
+
+
+def _names(allocations) -> tuple[dict[int, str], Names]:
+    """Invoice codes and (student code, name) for a batch of allocations, in two queries;
+    the students are those credited and those whose invoices were paid."""
     invoice_ids = {a.invoice_id for a in allocations if a.invoice_id}
     student_ids = {a.student_id for a in allocations if a.student_id}
-    invoices = dict(db.session.execute(
-        select(Invoice.id, Invoice.code).where(Invoice.id.in_(invoice_ids))).all()
-    ) if invoice_ids else {}
-    students = {
+    invoice_rows = db.session.execute(
+        select(Invoice.id, Invoice.code, Invoice.student_id).where(Invoice.id.in_(invoice_ids))
+    ).all() if invoice_ids else []
+    invoices = {row.id: row.code for row in invoice_rows}
+    invoice_student = {row.id: row.student_id for row in invoice_rows}
+    student_ids |= set(invoice_student.values())
+    students = Names({
         row.id: (row.code, row.full_name) for row in db.session.execute(
             select(Student.id, Student.code, Student.full_name)
             .where(Student.id.in_(student_ids)))
-    } if student_ids else {}
+    } if student_ids else {})
+    students.by_invoice = {invoice_id: students.get(student_id)
+                           for invoice_id, student_id in invoice_student.items()}
     return invoices, students
 
 
@@ -114,11 +128,31 @@ def _allocation_rows(txn: BankTransaction, invoices, students) -> list[dict]:
     return [{
         "allocation": a,
         "invoice_code": invoices.get(a.invoice_id),
-        "student": students.get(a.student_id),
+        "student": (students.get(a.student_id) if a.student_id
+                    else students.by_invoice.get(a.invoice_id)),
         "reversible": (a.amount_vnd > 0 and a.reverses_id is None and a.id not in reversed_ids
                        and a.kind in ("invoice", "credit")),
         "reversed": a.id in reversed_ids,
     } for a in txn.allocations]
+
+
+def review_item(txn: BankTransaction, invoices, students, suggestions: list[dict]) -> dict:
+    """What the queue (and a transfer's own page) shows of one transfer in review."""
+    free = payments.unallocated_vnd(txn)
+    for suggestion in suggestions:
+        suggestion["assign_vnd"] = min(free, suggestion["balance_vnd"])
+        # Paying more than is open: the surplus can go to the student's credit at once.
+        suggestion["surplus_vnd"] = max(free - suggestion["balance_vnd"], 0)
+    rows = _allocation_rows(txn, invoices, students)
+    # Students already given part of this transfer: the remainder can be credited to them.
+    placed = []
+    for row in rows:
+        if row["student"] and row["student"] not in placed and not row["reversed"] and (
+                row["allocation"].amount_vnd > 0):
+            placed.append(row["student"])
+    return {"txn": txn, "unallocated_vnd": free, "reason": _reason_label(txn),
+            "suggestions": suggestions if free > 0 else [], "allocations": rows,
+            "remainder_students": placed if free > 0 else []}
 
 
 def _review_page(school, *, error: str | None = None, error_txn: int | None = None,
@@ -126,15 +160,9 @@ def _review_page(school, *, error: str | None = None, error_txn: int | None = No
     queue = payments.list_payments(school, status=payments.REVIEW)
     shown = queue[:REVIEW_PAGE]
     invoices, students = _names([a for txn in shown for a in txn.allocations])
-    items = []
-    for txn in shown:
-        free = payments.unallocated_vnd(txn)
-        suggestions = payments.suggestions(txn) if free > 0 else []
-        for suggestion in suggestions:
-            suggestion["assign_vnd"] = min(free, suggestion["balance_vnd"])
-        items.append({"txn": txn, "unallocated_vnd": free, "reason": _reason_label(txn),
-                      "suggestions": suggestions,
-                      "allocations": _allocation_rows(txn, invoices, students)})
+    # One pool of candidates for the whole page (two queries, whatever the queue's length).
+    ranked = suggestions_for([t for t in shown if payments.unallocated_vnd(t) > 0])
+    items = [review_item(txn, invoices, students, ranked.get(txn.id, [])) for txn in shown]
     return render_template(
         "staff/payments/review.html", items=items, total=len(queue),
         total_vnd=sum(payments.unallocated_vnd(t) for t in queue),
@@ -155,16 +183,32 @@ def _school_transaction(school, txn_id: int) -> BankTransaction:
     return txn
 
 
-def _back() -> str:
-    """Where a form returns to: the page it was on (the review queue or the payments list)."""
-    endpoint = "staff.payments" if request.form.get("back") == "payments" else "staff.review"
+def _back(txn_id: int | None = None) -> str:
+    """Where a form returns to: the page it was on (the review queue, the payments list, or
+    the transfer's own page while money is left to place)."""
+    back = request.form.get("back")
+    if back == "item" and txn_id is not None:
+        txn = db.session.get(BankTransaction, txn_id)
+        if txn is not None and txn.status == payments.REVIEW:
+            return url_for("staff.review_item", school_code=g.school.code, txn_id=txn_id)
+    endpoint = "staff.payments" if back == "payments" else "staff.review"
     return url_for(endpoint, school_code=g.school.code)
 
 
-def _after_change(message: str):
+def _after_change(message: str, txn_id: int | None = None):
     db.session.commit()
     flash(message, "info")
-    return redirect(_back())
+    return redirect(_back(txn_id))
+
+
+def _refused(school, exc, txn_id: int):
+    """A refused change on the queue or on the transfer's page: shown again, nothing done."""
+    db.session.rollback()
+    if request.form.get("back") == "item":
+        from .review import item_page
+
+        return item_page(school, txn_id, error=error_text(exc), status=422)
+    return _review_page(school, error=error_text(exc), error_txn=txn_id, status=422)
 
 
 @bp.post("/<school_code>/cho-xu-ly/<int:txn_id>/gan")
@@ -185,11 +229,21 @@ def assign(school_code: str, txn_id: int):
         if not pairs:
             raise Invalid("Cần nhập ít nhất một mã hóa đơn và số tiền.",
                           "Give at least one invoice code and amount.", field="invoice_code")
-        payments.assign(g.user, txn, allocations=pairs, reason=request.form.get("reason", ""))
+        # "Assign and credit the surplus": the rest to the student of the invoice.
+        credit = None
+        if (request.form.get("credit_student") or "").strip():
+            credit = (request.form["credit_student"].strip().upper(),
+                      parse_vnd(request.form.get("credit_vnd"), "credit_vnd"))
+        payments.assign(g.user, txn, allocations=pairs, credit=credit,
+                        reason=request.form.get("reason", ""))
     except REFUSED as exc:
-        db.session.rollback()
-        return _review_page(school, error=error_text(exc), error_txn=txn_id, status=422)
-    return _after_change(_("Đã gán %(n)d khoản cho giao dịch %(id)d.", n=len(pairs), id=txn_id))
+        return _refused(school, exc, txn_id)
+    if credit:
+        return _after_change(_("Đã gán %(n)d khoản cho giao dịch %(id)d và ghi có %(amount)s đ "
+                               "cho học sinh.", n=len(pairs), id=txn_id,
+                               amount=f"{credit[1]:,}".replace(",", ".")), txn_id)
+    return _after_change(_("Đã gán %(n)d khoản cho giao dịch %(id)d.", n=len(pairs), id=txn_id),
+                         txn_id)
 
 
 @bp.post("/<school_code>/cho-xu-ly/<int:txn_id>/de-rieng")
@@ -199,8 +253,7 @@ def set_aside(school_code: str, txn_id: int):
     try:
         payments.set_aside(g.user, txn, reason=request.form.get("reason", ""))
     except REFUSED as exc:
-        db.session.rollback()
-        return _review_page(school, error=error_text(exc), error_txn=txn_id, status=422)
+        return _refused(school, exc, txn_id)
     return _after_change(_("Đã để riêng giao dịch %(id)d.", id=txn_id))
 
 
@@ -218,22 +271,58 @@ def payments_page(school_code: str):
     return _payments_page(load_school(school_code))
 
 
+def _search_form() -> dict:
+    """The transactions page's filters as typed (kept in the form and the pager's links)."""
+    wanted = request.values.get("status") or ""
+    return {
+        "status": wanted if wanted in STATUS_LABELS else "",
+        "q": (request.args.get("q") or "").strip(),
+        "so_tien": (request.args.get("so_tien") or "").strip(),
+        "tu_ngay": (request.args.get("tu_ngay") or "").strip(),
+        "den_ngay": (request.args.get("den_ngay") or "").strip(),
+    }
+
+
+def _form_date(text: str, field: str):
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.strptime(text, "%d/%m/%Y").date()
+    except ValueError:
+        raise Invalid(f"Ngày “{text}” không hợp lệ; ghi dd/mm/yyyy.",
+                      f"Invalid date {text!r}; use dd/mm/yyyy.", field=field) from None
+
+
 def _payments_page(school, *, error: str | None = None, status: int = 200):
-    wanted = request.values.get("status") or None
-    if wanted not in STATUS_LABELS:
-        wanted = None
+    form = _search_form()
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    found = payments.list_payments(school, status=wanted)
     per_page = 50
-    pages = max(1, -(-len(found) // per_page))
-    page = min(page, pages)
-    shown = found[(page - 1) * per_page:page * per_page]
+    try:
+        search = PaymentSearch(
+            status=form["status"] or None, text=form["q"],
+            amount_vnd=parse_vnd(form["so_tien"], "so_tien") if form["so_tien"] else None,
+            date_from=_form_date(form["tu_ngay"], "tu_ngay"),
+            date_to=_form_date(form["den_ngay"], "den_ngay"))
+        shown, total = search_payments(g.user, school, search, page=page, per_page=per_page)
+        # Dates are shown back the way people write them, whichever way they came.
+        form["tu_ngay"] = format_date(search.date_from)
+        form["den_ngay"] = format_date(search.date_to)
+    except Invalid as exc:
+        error, status = error_text(exc), 422
+        shown, total = [], 0
+    pages = max(1, -(-total // per_page))
     invoices, students = _names([a for txn in shown for a in txn.allocations])
     items = [{"txn": txn, "unallocated_vnd": payments.unallocated_vnd(txn),
               "allocations": _allocation_rows(txn, invoices, students)} for txn in shown]
+    query = {key: value for key, value in form.items() if value}
     return render_template(
-        "staff/payments/list.html", items=items, total=len(found), page=page, pages=pages,
-        status=wanted, statuses=STATUS_LABELS, error=error,
+        "staff/payments/list.html", items=items, total=total, page=min(page, pages),
+        pages=pages, status=form["status"], statuses=STATUS_LABELS, error=error, form=form,
+        query=query, searching=bool(query),
     ), status
 
 
@@ -259,6 +348,7 @@ def _statements_page(school, *, error: str | None = None, rows=None, form=None,
     return render_template(
         "staff/payments/statements.html", accounts=school.bank_accounts, error=error,
         rows=rows or [], form=form or {}, mapping_fields=MAPPING_LABELS,
+        uploads=statements.recent_uploads(g.user, school), local_time=local_time,
     ), status
 
 
@@ -293,4 +383,6 @@ def statements_page(school_code: str):
     flash(_("Đã đọc %(rows)d dòng: %(new)d giao dịch mới (%(matched)d đã khớp hóa đơn, "
             "%(review)d chờ xử lý, %(outgoing)d chi ra), %(duplicates)d đã có từ trước.",
             **counts), "info")
-    return redirect(url_for("staff.statements", school_code=school.code))
+    # The upload's own page lists what it added, with links to the review items.
+    return redirect(url_for("staff.statement_upload", school_code=school.code,
+                            upload_id=counts["upload_id"]))
