@@ -9,25 +9,23 @@ read: both mean money that nobody has recorded yet, which a person must look at.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import click
 import requests
 from flask import current_app
 from flask.cli import with_appcontext
 
+from .core import clock
 from .extensions import db
 from .services import schools
 from .services.errors import ServiceError
 from .services.sepay_sync import SyncError, iter_sync
 
-#: Vietnam has kept UTC+7 without daylight saving since 1975; SePay's times are local.
-VIETNAM_OFFSET = timedelta(hours=7)
-
 
 def vietnam_now() -> datetime:
     """Naive Vietnam local time, the clock SePay's ``transaction_date`` is written in."""
-    return datetime.now(UTC).replace(tzinfo=None) + VIETNAM_OFFSET
+    return clock.now_vn().replace(tzinfo=None)
 
 
 @click.command("sync")
