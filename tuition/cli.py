@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .cli_sync import sync
+from .core import clock
 from .core.money import format_vnd
 from .extensions import db
 from .importing.roster import RosterInvalid, parse_roster
@@ -136,11 +136,14 @@ def notices(school_code, period, class_name, layout, output: Path):
 
 @tuition_cli.command("demo")
 @click.option("--students", "student_count", default=600, show_default=True)
-def demo(student_count):
+@click.option("--url", "base_url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the app will be served (for the printed curl line and links).")
+def demo(student_count, base_url):
     """Load a realistic demo school (3 levels, ~600 students, fees, one issued period)."""
     from .services.demo import load_demo
 
-    summary = _service_call(load_demo, student_count=student_count, today=date.today())
+    summary = _service_call(load_demo, student_count=student_count, today=clock.today_vn(),
+                            base_url=base_url)
     db.session.commit()
     click.echo(summary)
 
