@@ -103,6 +103,14 @@ def test_exports_and_dashboard_count_from_the_seventh(client, billed, after_midn
     assert "Số liệu tính đến ngày 07/12/2026" in dashboard
 
 
+def test_cli_takes_and_prints_dates_as_people_write_them(runner, billed):
+    result = runner.invoke(args=["tuition", "bill", "--school", "LQD", "--period", "2026-10",
+                                 "--items", "HOCPHI", "--due", "15/10/2026", "--preview"])
+    assert result.exit_code == 0, result.output
+    assert "Sẽ lập 3 hóa đơn kỳ Tháng 10/2026, hạn nộp 15/10/2026, tổng 1.500.000 đ" in (
+        result.output)
+
+
 def test_cli_demo_bills_vietnams_month_just_after_midnight(runner, monkeypatch):
     # 00:40 on 01/12 in Vietnam is still November in UTC: the demo bills December.
     moment = datetime(2026, 11, 30, 17, 40, tzinfo=UTC)

@@ -89,7 +89,8 @@ def import_students(school_code, school_year, file: Path):
 @click.option("--school", "school_code", required=True)
 @click.option("--period", required=True, help="2026-09, 2026-2027-HK1 or 2026-2027")
 @click.option("--items", required=True, help="Fee item codes, comma-separated.")
-@click.option("--due", "due", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--due", "due", required=True, type=click.DateTime(["%Y-%m-%d", "%d/%m/%Y"]),
+              help="Due date: 2026-09-15 or 15/09/2026.")
 @click.option("--classes", default="", help="Only these classes, comma-separated.")
 @click.option("--school-days", type=int, default=None)
 @click.option("--preview", is_flag=True, help="Show counts and totals; issue nothing.")
@@ -106,9 +107,9 @@ def bill(school_code, period, items, due, classes, school_days, preview):
         click.echo(f"  {name:<8} {row['invoices']:>5} hóa đơn  "
                    f"{format_vnd(row['total_vnd']):>15} đ")
     verb = "Sẽ lập" if preview else "Đã lập"
-    click.echo(f"{verb} {len(result.invoices)} hóa đơn kỳ {result.period.label}, tổng "
-               f"{format_vnd(result.total_vnd)} đ; bỏ qua {result.skipped_existing} học sinh "
-               "đã có hóa đơn kỳ này.")
+    click.echo(f"{verb} {len(result.invoices)} hóa đơn kỳ {result.period.label}, hạn nộp "
+               f"{clock.format_date(due.date())}, tổng {format_vnd(result.total_vnd)} đ; bỏ qua "
+               f"{result.skipped_existing} học sinh đã có hóa đơn kỳ này.")
     if not preview:
         db.session.commit()
 

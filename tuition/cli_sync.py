@@ -44,7 +44,7 @@ def sync(hours: int, school_code: str | None) -> None:
             sys.exit(1)
     base_url = current_app.config.get("SEPAY_API_URL") or "https://my.sepay.vn"
     since = vietnam_now() - timedelta(hours=hours)
-    click.echo(f"Đồng bộ giao dịch SePay từ {since:%Y-%m-%d %H:%M:%S} (giờ Việt Nam).")
+    click.echo(f"Đồng bộ giao dịch SePay từ {since:%d/%m/%Y %H:%M:%S} (giờ Việt Nam).")
     synced = failed = rejected = 0
     with requests.Session() as session:
         outcomes = iter_sync(session=session, base_url=base_url, since=since,
