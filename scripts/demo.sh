@@ -12,5 +12,5 @@ if [ -z "${TUITION_SECRET_KEY:-}" ]; then
 fi
 export FLASK_APP=wsgi
 .venv/bin/flask db upgrade
-.venv/bin/flask tuition demo
+.venv/bin/flask tuition demo --url "http://127.0.0.1:${PORT:-5000}"
 exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"

@@ -117,11 +117,11 @@ def test_single_notice_text_is_extractable_with_diacritics(
         "HS000101",
         "3A2",
         "Tiền ăn bán trú",
-        "1.250.000",
-        "500.000",
-        "750.000",
+        "1.250.000 đ",
+        "500.000 đ",
+        "750.000 đ",
         "Tổng cộng",
-        "Bằng chữ: Một triệu hai trăm năm mươi nghìn đồng",
+        "Số tiền còn phải nộp bằng chữ: Một triệu hai trăm năm mươi nghìn đồng",
         "Hạn nộp: 15/09/2026",
         "Ngân hàng: Vietcombank",
         "Số tài khoản: 0071001234567",
@@ -141,7 +141,7 @@ def test_single_notice_text_is_extractable_with_diacritics(
 def test_amount_in_words_and_pypdf_extraction(
     make_notice: Callable[..., Notice], tmp_path: Path
 ) -> None:
-    notice = make_notice(total_vnd=750_000, amount_in_words="Bảy trăm năm mươi nghìn đồng")
+    notice = make_notice(paid_vnd=500_000, amount_in_words="Bảy trăm năm mươi nghìn đồng")
     path = render([notice], "a4", tmp_path)
     assert "Bảy trăm năm mươi nghìn đồng" in page_text(path, 1)
     # pypdf reads the same ToUnicode maps; a second extractor guards against poppler quirks.
@@ -231,6 +231,9 @@ def test_many_long_lines_and_long_names_stay_inside_the_page(
         "Huyện Thanh Trì, Thành phố Hà Nội",
         account_name="TRUONG TRUNG HOC CO SO NGUYEN BINH KHIEM PHAN HIEU VAN DIEN THANH TRI",
         lines=lines,
+        total_vnd=3_000_000,
+        paid_vnd=1_000_000,
+        credit_vnd=250_000,
     )
     for layout in ("a5x2", "a4"):
         path = render([notice, notice], layout, tmp_path)
@@ -296,6 +299,32 @@ def test_no_notices_gives_a_valid_one_page_pdf() -> None:
 def test_unknown_layout_is_rejected(make_notice: Callable[..., Notice]) -> None:
     with pytest.raises(ValueError, match="layout"):
         render_notices([make_notice()], io.BytesIO(), layout="letter")
+
+
+@needs_poppler
+@pytest.mark.parametrize("layout", ["a5x2", "a4"])
+def test_a_partly_paid_notice_reads_total_paid_credit_and_due(
+    layout: str, make_notice: Callable[..., Notice], tmp_path: Path
+) -> None:
+    notice = make_notice(paid_vnd=400_000, credit_vnd=100_000,
+                         amount_in_words="Bảy trăm năm mươi nghìn đồng")
+    assert notice.due_vnd == 750_000
+    text = " ".join(page_text(render([notice], layout, tmp_path), 1).split())
+    for expected in ("Tổng cộng 1.250.000 đ", "Đã nộp 400.000 đ",
+                     "Trừ tiền nộp thừa trước đó 100.000 đ", "Còn phải nộp 750.000 đ",
+                     "Số tiền còn phải nộp bằng chữ: Bảy trăm năm mươi nghìn đồng",
+                     "Số tiền: 750.000 đ"):
+        assert expected in text, expected
+    # The rows under the lines read top to bottom in that order.
+    order = [text.index(label) for label in ("Tổng cộng", "Đã nộp", "Trừ tiền", "Còn phải nộp")]
+    assert order == sorted(order)
+
+
+def test_a_notice_that_does_not_add_up_is_refused(make_notice: Callable[..., Notice]) -> None:
+    with pytest.raises(ValueError, match="add up"):
+        make_notice(total_vnd=750_000)
+    with pytest.raises(ValueError, match="negative"):
+        make_notice(paid_vnd=1_000_000, credit_vnd=300_000)
 
 
 def test_notice_is_frozen(make_notice: Callable[..., Notice]) -> None:

@@ -344,3 +344,31 @@ def test_receipt_is_frozen(make_receipt: Callable[..., ReceiptDoc]) -> None:
         make_receipt().amount_vnd = 1  # type: ignore[misc]
 
 
+
+
+@needs_poppler
+@pytest.mark.parametrize(("issued_by", "collector"), [
+    ("Tự động", "Thu tự động qua chuyển khoản"), ("Phạm Thị Lan", "Phạm Thị Lan")])
+def test_signature_block_of_payer_and_collector(
+    make_receipt: Callable[..., ReceiptDoc], tmp_path: Path, issued_by: str, collector: str
+) -> None:
+    path = render([make_receipt(issued_by=issued_by)], tmp_path)
+    lines = [" ".join(line.split()) for line in page_text(path, 1).splitlines() if line.strip()]
+    (titles,) = [i for i, line in enumerate(lines) if "Người nộp tiền" in line]
+    assert "Người thu tiền" in lines[titles]
+    assert lines[titles + 1].count("(Ký, ghi rõ họ tên)") == 2
+    # Names under the space to sign in, the payer's under "Người nộp tiền".
+    (names,) = [i for i, line in enumerate(lines) if "Nguyễn Văn Hùng" in line and i > titles]
+    assert collector in lines[names]
+    assert lines[names].index("Nguyễn Văn Hùng") < lines[names].index(collector)
+    # Between what the receipt says and the verification footer.
+    assert max(i for i, line in enumerate(lines) if "Người lập" in line) < titles
+    assert names < min(i for i, line in enumerate(lines) if "Kiểm tra biên lai" in line)
+    # Room to sign: the names sit well below the hints (15 mm is 42.5 pt).
+    boxes = word_boxes(path)
+    text = subprocess.run(["pdftotext", "-bbox", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    words = [w for w in text.split("<word ")[1:]]
+    hint_y = max(b[3] for b, w in zip(boxes, words, strict=True) if "tên)" in w)
+    name_y = max(b[1] for b, w in zip(boxes, words, strict=True) if ">Hùng<" in w)
+    assert name_y - hint_y > 35

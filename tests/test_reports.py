@@ -330,8 +330,8 @@ def test_csv_has_a_bom_and_inert_cells(school_with_arrears):
                        "Kỳ thu", "Mã hóa đơn", "Phải nộp (đ)", "Đã nộp (đ)", "Còn nợ (đ)",
                        "Hạn nộp", "Số ngày quá hạn"]
     assert rows[1] == ["HS003", "Lê Bảo Ngọc", "1A", "1", "Lê Văn Tâm", "0901234567",
-                       "2026-09", school_with_arrears.codes["HS003", "2026-09"], "700000",
-                       "350000", "350000", "2026-09-15", "66"]
+                       "Tháng 9/2026", school_with_arrears.codes["HS003", "2026-09"], "700000",
+                       "350000", "350000", "15/09/2026", "66"]
     assert rows[2][1] == "'" + INJECTION_NAME and rows[2][5] == "'" + INJECTION_PHONE
     assert len(rows) == 4
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r"))

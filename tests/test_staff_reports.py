@@ -21,7 +21,7 @@ def test_dashboard_shows_collected_and_outstanding(client, billed, make_staff, s
     assert 'id="expected">1.500.000 đ' in html
     assert 'id="collected">700.000 đ' in html
     assert 'id="outstanding">800.000 đ' in html
-    assert 'id="rate">46.7%' in html
+    assert 'id="rate">46,7 %' in html
     assert "by-day-chart" in html and "Học phí" in html
 
 

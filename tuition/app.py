@@ -74,6 +74,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .core.money import format_vnd
 
     app.add_template_filter(format_vnd, "vnd")
+    from .web import formatting
+
+    formatting.init_app(app)  # dates, percentages, periods and grades in the reader's language
     from flask_babel import get_locale
 
     app.jinja_env.globals["get_locale"] = get_locale

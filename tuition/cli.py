@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -11,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .cli_sync import sync
+from .core import clock
 from .core.money import format_vnd
 from .extensions import db
 from .importing.roster import RosterInvalid, parse_roster
@@ -89,7 +89,8 @@ def import_students(school_code, school_year, file: Path):
 @click.option("--school", "school_code", required=True)
 @click.option("--period", required=True, help="2026-09, 2026-2027-HK1 or 2026-2027")
 @click.option("--items", required=True, help="Fee item codes, comma-separated.")
-@click.option("--due", "due", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--due", "due", required=True, type=click.DateTime(["%Y-%m-%d", "%d/%m/%Y"]),
+              help="Due date: 2026-09-15 or 15/09/2026.")
 @click.option("--classes", default="", help="Only these classes, comma-separated.")
 @click.option("--school-days", type=int, default=None)
 @click.option("--preview", is_flag=True, help="Show counts and totals; issue nothing.")
@@ -106,9 +107,9 @@ def bill(school_code, period, items, due, classes, school_days, preview):
         click.echo(f"  {name:<8} {row['invoices']:>5} hóa đơn  "
                    f"{format_vnd(row['total_vnd']):>15} đ")
     verb = "Sẽ lập" if preview else "Đã lập"
-    click.echo(f"{verb} {len(result.invoices)} hóa đơn kỳ {result.period.label}, tổng "
-               f"{format_vnd(result.total_vnd)} đ; bỏ qua {result.skipped_existing} học sinh "
-               "đã có hóa đơn kỳ này.")
+    click.echo(f"{verb} {len(result.invoices)} hóa đơn kỳ {result.period.label}, hạn nộp "
+               f"{clock.format_date(due.date())}, tổng {format_vnd(result.total_vnd)} đ; bỏ qua "
+               f"{result.skipped_existing} học sinh đã có hóa đơn kỳ này.")
     if not preview:
         db.session.commit()
 
@@ -139,12 +140,14 @@ def notices(school_code, period, class_name, layout, output: Path):
 @click.option("--password", default=None,
               help="The demo staff's password (default: the published demo password, refused "
                    "on a database that has other schools or users).")
-def demo(student_count, password):
+@click.option("--url", "base_url", default="http://127.0.0.1:5000", show_default=True,
+              help="Where the app will be served (for the printed curl line and links).")
+def demo(student_count, password, base_url):
     """Load a realistic demo school (3 levels, ~600 students, fees, one issued period)."""
     from .services.demo import load_demo
 
-    summary = _service_call(load_demo, student_count=student_count, today=date.today(),
-                            password=password)
+    summary = _service_call(load_demo, student_count=student_count, today=clock.today_vn(),
+                            password=password, base_url=base_url)
     db.session.commit()
     click.echo(summary)
 

@@ -11,25 +11,23 @@ read: both mean money that nobody has recorded yet, which a person must look at.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import click
 import requests
 from flask import current_app
 from flask.cli import with_appcontext
 
+from .core import clock
 from .extensions import db
 from .services import schools
 from .services.errors import ServiceError
 from .services.sepay_sync import SyncError, iter_sync
 
-#: Vietnam has kept UTC+7 without daylight saving since 1975; SePay's times are local.
-VIETNAM_OFFSET = timedelta(hours=7)
-
 
 def vietnam_now() -> datetime:
     """Naive Vietnam local time, the clock SePay's ``transaction_date`` is written in."""
-    return datetime.now(UTC).replace(tzinfo=None) + VIETNAM_OFFSET
+    return clock.now_vn().replace(tzinfo=None)
 
 
 @click.command("sync")
@@ -48,7 +46,7 @@ def sync(hours: int, school_code: str | None) -> None:
             sys.exit(1)
     base_url = current_app.config.get("SEPAY_API_URL") or "https://my.sepay.vn"
     since = vietnam_now() - timedelta(hours=hours)
-    click.echo(f"Đồng bộ giao dịch SePay từ {since:%Y-%m-%d %H:%M:%S} (giờ Việt Nam).")
+    click.echo(f"Đồng bộ giao dịch SePay từ {since:%d/%m/%Y %H:%M:%S} (giờ Việt Nam).")
     synced = failed = rejected = unconfirmed = 0
     with requests.Session() as session:
         outcomes = iter_sync(session=session, base_url=base_url, since=since,

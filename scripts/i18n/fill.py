@@ -1,8 +1,10 @@
 """Fill English translations into the catalogue from a JSON table {Vietnamese: English}.
 
+A message with a plural form (ngettext) takes a list: {"%(num)d học sinh": ["%(num)d student",
+"%(num)d students"]}; Vietnamese has one form, English two. A message with a context
+(pgettext) is keyed "context|Vietnamese": {"one student|Học sinh": "Student"}.
+
 Usage: .venv/bin/python scripts/i18n/fill.py table.json [more.json ...] (later tables win)
-A plural entry (ngettext) takes a list:
-{"%(num)d học sinh": ["%(num)d student", "%(num)d students"]}.
 Prints the source strings that still have no translation.
 """
 
@@ -26,16 +28,20 @@ def main() -> None:
         if not message.id:
             continue
         key = message.id if isinstance(message.id, str) else message.id[0]
-        plural = not isinstance(message.id, str)
+        if message.context:
+            key = f"{message.context}|{key}"
+        translated = message.string if isinstance(message.string, str) else all(message.string)
         if key in table:
-            # Plural entries take a list [one, other] in the table.
             value = table[key]
-            message.string = tuple(value) if plural and isinstance(value, list) else value
+            if isinstance(message.id, tuple):
+                forms = [value] * 2 if isinstance(value, str) else value
+                message.string = tuple(forms)
+            else:
+                message.string = value
             message.flags.discard("fuzzy")
-        elif (not message.string or "fuzzy" in message.flags
-              or (plural and not all(message.string))):
+        elif not translated or "fuzzy" in message.flags:
             # pybabel's fuzzy guesses are often wrong ("Phải nộp" -> "Reminders"): drop them.
-            message.string = ""
+            message.string = ("", "") if isinstance(message.id, tuple) else ""
             message.flags.discard("fuzzy")
             missing.append(key)
     with open(PATH, "wb") as handle:

@@ -56,3 +56,12 @@ def format_datetime(moment: datetime | None) -> str:
 def start_of_day_utc(day: date) -> datetime:
     """The UTC moment at which ``day`` begins in Vietnam (for "issued on day X" queries)."""
     return datetime.combine(day, datetime.min.time(), VIETNAM).astimezone(UTC)
+
+
+def isoformat(moment: datetime | None) -> str | None:
+    """A stored moment for JSON: ISO 8601 with its offset, on Vietnam's clock
+    (``2026-12-07T00:40:00+07:00``), so the date part is the one people see. Naive values
+    are UTC (SQLite returns them so). None stays None."""
+    if moment is None:
+        return None
+    return to_vn(moment).isoformat()

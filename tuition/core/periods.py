@@ -32,6 +32,13 @@ class Period:
     months: tuple[tuple[int, int], ...]
 
     @property
+    def short_label(self) -> str:
+        """For narrow table columns: "Tháng 9/2026", "HK1 2026-2027", "NH 2026-2027"."""
+        if self.kind == "month":
+            return self.label
+        return f"HK{self.key[-1]} {self.key[:9]}" if self.kind == "term" else f"NH {self.key}"
+
+    @property
     def start(self) -> date:
         year, month = self.months[0]
         return date(year, month, 1)
@@ -96,8 +103,7 @@ def parse_period(key: str) -> Period:
             if term == "1"
             else tuple((second, m) for m in (1, 2, 3, 4, 5))
         )
-        roman = "I" if term == "1" else "II"
-        return Period(key, "term", f"Học kỳ {roman} năm học {first}-{second}", months)
+        return Period(key, "term", f"Học kỳ {term} năm học {first}-{second}", months)
     if match := _YEAR.match(key):
         first, second = int(match[1]), int(match[2])
         _school_year(first, second, key)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from openpyxl.utils.datetime import from_excel
 
+from ..core import clock
 from .tabular import (
     Cell,
     CellError,
@@ -134,7 +135,7 @@ def parse_roster(data: bytes, filename: str, *, today: date | None = None) -> li
     columns, header_errors = _roster_columns(table)
     if header_errors:
         raise RosterInvalid(header_errors)
-    today = today or date.today()
+    today = today or clock.today_vn()
     earliest, latest = _years_before(today, _MAX_AGE), _years_before(today, _MIN_AGE)
 
     def birth_date(value: Cell) -> date:

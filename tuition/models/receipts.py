@@ -62,6 +62,9 @@ class Receipt(db.Model):
     content: Mapped[dict] = mapped_column(JSON)
     #: Unguessable token of the public verification link.
     verify_token: Mapped[str] = mapped_column(String(32), unique=True)
+    #: "Mã tra cứu": the token's first eight characters in capitals, printed to be typed in
+    #: on the verification page (not unique by construction, so looked up through an index).
+    lookup_code: Mapped[str | None] = mapped_column(String(12), index=True)
     #: Empty for receipts issued automatically.
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     issued_at: Mapped[datetime] = created_at_column()

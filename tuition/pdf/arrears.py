@@ -10,7 +10,9 @@ from reportlab.lib.colors import HexColor, black
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from ..core.clock import format_date
 from ..core.money import format_vnd
+from ..core.periods import PeriodError, parse_period
 from .fonts import FONT_BOLD, FONT_REGULAR, register_fonts
 from .writer import PdfWriter
 
@@ -35,6 +37,15 @@ _ROW = 13.0
 _MARGIN = 28.0
 
 
+def _period(key: str, *, short: bool = True) -> str:
+    """A period as people say it ("Tháng 9/2026"); the short form fits the table column."""
+    try:
+        period = parse_period(key)
+    except PeriodError:
+        return key
+    return period.short_label if short else period.label
+
+
 def render_arrears(report: dict, out: BinaryIO) -> int:
     """Print the arrears report (as built by services.reports.arrears): landscape A4, the
     header repeated on every page, each page written to ``out`` when full. Returns pages."""
@@ -43,8 +54,8 @@ def render_arrears(report: dict, out: BinaryIO) -> int:
     shade, rule = HexColor("#E8EEF4"), HexColor("#9AA5B1")
     title = f"Danh sách công nợ - {report['school_name']}"
     pdf = PdfWriter(out, (width, height), title=title, creator="tuition")
-    period = report["period"] or "tất cả các kỳ"
-    day = date.fromisoformat(report["today"]).strftime("%d/%m/%Y")
+    period = _period(report["period"], short=False) if report["period"] else "tất cả các kỳ"
+    day = format_date(date.fromisoformat(report["today"]))
     bottom = _MARGIN + 14
     pages = 0
     page = None
@@ -118,7 +129,8 @@ def render_arrears(report: dict, out: BinaryIO) -> int:
         for row in items:
             number += 1
             emit({**row, **money(row), "no": number,
-                  "due_date": date.fromisoformat(row["due_date"]).strftime("%d/%m/%Y"),
+                  "due_date": format_date(date.fromisoformat(row["due_date"])),
+                  "period": _period(row["period"]),
                   "days_overdue": row["days_overdue"] or ""})
 
     if report["group_by"] is None:

@@ -28,6 +28,7 @@ from reportlab.lib.colors import Color, HexColor, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 
+from tuition.core.clock import format_date
 from tuition.pdf.fonts import FONT_BOLD, FONT_ITALIC, FONT_REGULAR, register_fonts
 from tuition.pdf.qrcode_fast import qr_rows
 from tuition.pdf.text import fit_size as _fit_size
@@ -69,7 +70,9 @@ class Notice:
     #: Printed under the title as is, e.g. "Tháng 9/2026".
     period_label: str
     lines: tuple[NoticeLine, ...]
+    #: What the lines add up to ("Tổng cộng").
     total_vnd: int
+    #: :attr:`due_vnd` in Vietnamese words; printed as the amount still due.
     amount_in_words: str
     due_date: datetime.date
     bank_name: str
@@ -82,11 +85,32 @@ class Notice:
     invoice_code: str
     #: Where a parent checks that the notice is genuine; printed and drawn as a small QR.
     verify_url: str
+    #: Already paid on this invoice by transfer ("Đã nộp").
+    paid_vnd: int = 0
+    #: Already paid from the student's earlier overpayment ("Trừ tiền nộp thừa").
+    credit_vnd: int = 0
+
+    def __post_init__(self) -> None:
+        # A notice that does not add up costs the school its parents' trust: refuse to draw it.
+        if sum(line.amount_vnd for line in self.lines) != self.total_vnd:
+            raise ValueError(f"notice {self.invoice_code}: the lines do not add up to the total")
+        if self.paid_vnd < 0 or self.credit_vnd < 0 or self.due_vnd < 0:
+            raise ValueError(f"notice {self.invoice_code}: paid, credit or due is negative")
+
+    @property
+    def due_vnd(self) -> int:
+        """What is still to pay: the total less what was paid; the VietQR asks for this."""
+        return self.total_vnd - self.paid_vnd - self.credit_vnd
 
 
 def format_vnd(amount: int) -> str:
     """Format whole dong the Vietnamese way, with dots between thousands: 1250000 -> "1.250.000"."""
     return f"{amount:,}".replace(",", ".")
+
+
+def _money(amount: int) -> str:
+    """An amount as printed on the notice: "1.250.000 đ"."""
+    return f"{format_vnd(amount)} đ"
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,7 +375,8 @@ def _draw_table(
     lefts, widths = _columns(x, width)
     pad = _CELL_PAD
     head_h = 6 * mm * s
-    total_h = 6.5 * mm * s
+    summary = _summary_rows(n)
+    summary_h = sum(_SUMMARY_HEIGHT[kind] for _, _, kind in summary) * mm * s
     size = 8 * s
     descriptions = [_nfc(line.description) for line in n.lines]
     # A long item name gets a taller row (up to three lines) when the frame has room; if the
@@ -360,7 +385,7 @@ def _draw_table(
     extra = [min(2, len(_wrap(text, FONT_REGULAR, size, inner)) - 1) for text in descriptions]
     base_h = 6.3 * mm * s
     heights = [base_h + k * size * 1.1 for k in extra]
-    room = top - bottom - head_h - total_h
+    room = top - bottom - head_h - summary_h
     if sum(heights) > room:
         shrink = max(room, 0.0) / sum(heights)
         heights = [max(h * shrink, 2.6 * mm) for h in heights]
@@ -380,9 +405,9 @@ def _draw_table(
             str(index),
             None,
             f"{line.quantity} {_nfc(line.unit_label)}".strip(),
-            format_vnd(line.unit_price_vnd),
-            format_vnd(line.reduction_vnd) if line.reduction_vnd else "-",
-            format_vnd(line.amount_vnd),
+            _money(line.unit_price_vnd),
+            _money(line.reduction_vnd) if line.reduction_vnd else "-",
+            _money(line.amount_vnd),
         )
         for col, text in enumerate(cells):
             if text is None:
@@ -405,19 +430,48 @@ def _draw_table(
             )
         c.line(x, y, x + width, y)
 
-    # Total row, set off by a darker rule.
+    # The total, what was paid, and what is still due, set off by a darker rule.
     c.setStrokeColor(NAVY)
     c.setLineWidth(0.8)
     c.line(x, y, x + width, y)
-    y -= total_h
-    total_size = 9.5 * s
-    baseline = y + total_h / 2 - total_size * 0.35
-    _draw(c, lefts[1] + pad, baseline, "Tổng cộng", FONT_BOLD, 9 * s, NAVY)
-    total = format_vnd(n.total_vnd)
-    total_size = _fit_size(total, FONT_BOLD, total_size, widths[-1] + widths[-2] - 2 * pad, 5)
-    _draw(c, x + width - pad, baseline, total, FONT_BOLD, total_size, NAVY, "right")
+    amount_w = widths[-1] + widths[-2] - 2 * pad
+    for label, amount, kind in summary:
+        row_h = _SUMMARY_HEIGHT[kind] * mm * s
+        y -= row_h
+        if kind == "due":
+            c.setFillColor(HEAD_BG)
+            c.rect(lefts[1], y, x + width - lefts[1], row_h, stroke=0, fill=1)
+        font, label_size, amount_size, color = {
+            "total": (FONT_BOLD, 9 * s, 9.5 * s, NAVY),
+            "paid": (FONT_REGULAR, 8 * s, 8.5 * s, black),
+            "due": (FONT_BOLD, 9.5 * s, 10.5 * s, NAVY),
+        }[kind]
+        baseline = y + row_h / 2 - amount_size * 0.35
+        _draw(c, lefts[1] + pad, baseline, label, font, label_size, color)
+        text = _money(amount)
+        fitted = _fit_size(text, font, amount_size, amount_w, 5)
+        _draw(c, x + width - pad, baseline, text, font, fitted, color, "right")
+        if kind == "total":
+            c.setStrokeColor(RULE)
+            c.setLineWidth(0.5)
+            c.line(lefts[1], y, x + width, y)
+    c.setStrokeColor(NAVY)
+    c.setLineWidth(0.8)
     c.line(x, y, x + width, y)
     return y
+
+
+#: Height in mm (before scaling) of the rows under the fee lines, by kind.
+_SUMMARY_HEIGHT = {"total": 6.2, "paid": 5.2, "due": 6.8}
+
+
+def _summary_rows(n: Notice) -> list[tuple[str, int, str]]:
+    """(label, amount, kind) under the fee lines: they add up, top to bottom, to what is due."""
+    rows = [("Tổng cộng", n.total_vnd, "total"), ("Đã nộp", n.paid_vnd, "paid")]
+    if n.credit_vnd:
+        rows.append(("Trừ tiền nộp thừa trước đó", n.credit_vnd, "paid"))
+    rows.append(("Còn phải nộp", n.due_vnd, "due"))
+    return rows
 
 
 def _cell(
@@ -467,13 +521,13 @@ def _draw_words_and_due(
 ) -> float:
     """Amount in words and due date under the table; returns the y below."""
     y = top - 10 * s
-    words = f"Bằng chữ: {_nfc(n.amount_in_words)}"
+    words = f"Số tiền còn phải nộp bằng chữ: {_nfc(n.amount_in_words)}"
     size, lines = _fit_lines(words, FONT_ITALIC, 8 * s, width, 6.5, 2)
     for line in lines:
         _draw(c, x, y, line, FONT_ITALIC, size)
         y -= size * 1.25
     y -= 4 * s
-    _draw(c, x, y, f"Hạn nộp: {n.due_date:%d/%m/%Y}", FONT_BOLD, 9.5 * s, RED)
+    _draw(c, x, y, f"Hạn nộp: {format_date(n.due_date)}", FONT_BOLD, 9.5 * s, RED)
     return y - 4 * s
 
 
@@ -568,27 +622,30 @@ def _draw_bank_lines(
     return box_top
 
 
-_MEMO_BOX = 8 * mm
+#: The box holds two rows: the amount to transfer and the transfer description.
+_MEMO_BOX = 13 * mm
 
 
 def _draw_memo(c: PageCanvas, n: Notice, x: float, box_top: float, width: float, s: float) -> None:
-    """The transfer description, large, inside the box drawn by :func:`_draw_bank_lines`."""
-    box_h = _MEMO_BOX * s
-    y = box_top
-    label = "Nội dung chuyển khoản: "
-    memo = _nfc(n.memo)
+    """What to type in the banking app, large, inside the box drawn by
+    :func:`_draw_bank_lines`: the amount still due, then the transfer description."""
+    row_h = _MEMO_BOX * s / 2
     inner = width - 4 * mm
     label_size = 7.5 * s
-    label_w = _width(label, FONT_REGULAR, label_size)
-    spacing = 0.6 * s
-    memo_size = 11 * s
-    memo_w = _width(memo, FONT_BOLD, memo_size) + spacing * len(memo)
-    if label_w + memo_w > inner:
-        memo_size = max(5.0, memo_size * (inner - label_w) / memo_w)
-        spacing *= memo_size / (11 * s)
-    baseline = y - box_h / 2 - memo_size * 0.35
-    _draw(c, x + 2 * mm, baseline, label, FONT_REGULAR, label_size, GREY)
-    _draw(c, x + 2 * mm + label_w, baseline, memo, FONT_BOLD, memo_size, black, char_space=spacing)
+    for row, (label, value, spacing) in enumerate((
+        ("Số tiền: ", _money(n.due_vnd), 0.0),
+        ("Nội dung chuyển khoản: ", _nfc(n.memo), 0.6 * s),
+    )):
+        label_w = _width(label, FONT_REGULAR, label_size)
+        size = 11 * s
+        value_w = _width(value, FONT_BOLD, size) + spacing * len(value)
+        if label_w + value_w > inner:
+            size = max(5.0, size * (inner - label_w) / value_w)
+            spacing *= size / (11 * s)
+        baseline = box_top - row_h * row - row_h / 2 - size * 0.35 + (0.6 if row else -0.6) * s
+        _draw(c, x + 2 * mm, baseline, label, FONT_REGULAR, label_size, GREY)
+        _draw(c, x + 2 * mm + label_w, baseline, value, FONT_BOLD, size, black,
+              char_space=spacing)
 
 
 def _draw_panel_box(c: PageCanvas, x: float, y: float, width: float, height: float) -> None:

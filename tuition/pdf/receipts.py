@@ -500,6 +500,38 @@ def _closing_height(blocks: list[tuple[str, float, list[str]]]) -> float:
     return 4 + sum(size * 1.35 * len(lines) for _, size, lines in blocks) + 8
 
 
+#: Room to sign in; a receipt with many fee items gives up some of it, down to the minimum.
+SIGNATURE_SPACE = 15 * mm
+SIGNATURE_SPACE_MIN = 9 * mm
+#: Headings, hint and names around the space to sign in.
+_SIGNATURE_TEXT = 8 + 11 + 9 + 10 + 4
+
+
+def _signature_space(r: ReceiptDoc, top: float, closing: float) -> float:
+    """The signing space that still leaves the fee rows their full height, within limits."""
+    table = _HEAD_H + _ROW_H * max(len(r.lines), 1) + _SUMMARY_TOTAL_H
+    spare = top - FOOTER_TOP - closing - _SIGNATURE_TEXT - table
+    return max(SIGNATURE_SPACE_MIN, min(SIGNATURE_SPACE, spare))
+
+
+def _draw_signatures(c: Canvas, r: ReceiptDoc, top: float, space: float) -> float:
+    """Two columns as on a paper receipt: who paid and who collected, each with ``space`` to
+    sign in and the name under it. An automatic receipt names the system as the collector."""
+    collector = r.issued_by if r.issued_by and r.issued_by != "Tự động" else (
+        "Thu tự động qua chuyển khoản")
+    half = CONTENT_WIDTH / 2
+    y = top - 8 - 11
+    for column, (title, name) in enumerate((("Người nộp tiền", r.payer_name),
+                                            ("Người thu tiền", collector))):
+        centre = MARGIN_X + half * column + half / 2
+        _draw(c, centre, y, title, FONT_BOLD, 9, NAVY, "center")
+        _draw(c, centre, y - 10, "(Ký, ghi rõ họ tên)", FONT_ITALIC, 7.5, GREY, "center")
+        if name:
+            size = _fit_size(name, FONT_BOLD, 9, half - 6 * mm, 5)
+            _draw(c, centre, y - 10 - space - 9, name, FONT_BOLD, size, black, "center")
+    return top - _SIGNATURE_TEXT - space
+
+
 _DARK_RUN = re.compile(r"1+")
 
 
@@ -735,8 +767,11 @@ def _draw_receipt(c: Canvas, r: ReceiptDoc) -> None:
     y = _draw_title(c, r, y)
     y = _draw_parties(c, r, y)
     blocks = _closing_blocks(r)
-    y = _draw_amounts(c, r, y, FOOTER_TOP + _closing_height(blocks))
-    _draw_closing(c, blocks, y)
+    closing = _closing_height(blocks)
+    space = _signature_space(r, y, closing)
+    y = _draw_amounts(c, r, y, FOOTER_TOP + closing + _SIGNATURE_TEXT + space)
+    y = _draw_closing(c, blocks, y)
+    _draw_signatures(c, r, y, space)
     _draw_verify(c, r)
     if r.void:
         # Drawn last, over everything, so that no panel can hide it.

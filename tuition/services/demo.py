@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import random
+import secrets
+import shlex
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from ..core import clock
+from ..core.money import format_vnd
 from ..core.notifications import BankNotification
 from ..extensions import db
 from ..importing.roster import RosterRow
 from ..models import Invoice, School, Student, User
-from . import billing, fees, payments, schools, students, users
+from . import billing, fees, invoices, links, payments, schools, students, users
 from .errors import Conflict, Invalid
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng",
@@ -53,8 +58,12 @@ def roster(student_count: int, school_year_start: int, rng: random.Random) -> li
     return rows
 
 
-def load_demo(*, student_count: int = 600, today: date, password: str | None = None) -> str:
+def load_demo(*, student_count: int = 600, today: date, password: str | None = None,
+              base_url: str = "http://127.0.0.1:5000") -> str:
     """Create the demo school, its staff and one issued month. Refuses to run twice.
+
+    The receiving account gets a fresh SePay webhook key, printed with a ready ``curl`` line
+    that pays one open demo invoice through ``base_url``/webhooks/sepay, as SePay would.
 
     The demo's staff sign in with the published :data:`DEMO_PASSWORD`, unless ``password`` is
     given; on a database that already has a school or a user (a real deployment) the published
@@ -135,6 +144,7 @@ def load_demo(*, student_count: int = 600, today: date, password: str | None = N
         admin, school, period=period, fee_codes=list(created), due_date=today + timedelta(10),
     )
     paid = _demo_payments(school, rng, today)
+    try_it = _webhook_example(school, base_url)
     return "\n".join([
         f"Đã tạo trường mẫu “{school.name}” (mã DEMO) với {len(rows)} học sinh, "
         f"{len(created)} khoản thu và {len(result.issued)} hóa đơn kỳ {result.period.label}; "
@@ -144,9 +154,51 @@ def load_demo(*, student_count: int = 600, today: date, password: str | None = N
         f"Mã API quản trị:   {admin_token}",
         f"Mã API kế toán:    {accountant_token}",
         f"Mã API hiệu trưởng: {principal_token}",
+        *try_it,
     ])
 
 
+
+
+def _webhook_example(school: School, base_url: str) -> list[str]:
+    """Put a new webhook key on the demo account; return lines showing it and a ``curl``
+    command that sends SePay's notification of one open invoice being paid in full."""
+    account = school.default_account
+    account.sepay_api_key = secrets.token_hex(20)  # hex: nothing to quote in a shell
+    invoice = db.session.scalars(
+        select(Invoice).where(Invoice.school_id == school.id, Invoice.status == "open")
+        .order_by(Invoice.id).limit(1)).first()
+    if invoice is None:
+        return [f"Khóa webhook SePay của tài khoản nhận tiền: {account.sepay_api_key}"]
+    student = invoice.student
+    links.ensure_token(student)
+    db.session.flush()
+    now = clock.now_vn()
+    body = {
+        "id": 999001, "gateway": "Vietcombank",
+        "transactionDate": now.strftime("%Y-%m-%d %H:%M:%S"),
+        "accountNumber": account.account_number, "subAccount": "", "code": None,
+        "content": invoices.memo_for(invoice), "transferType": "in",
+        "description": f"BankAPINotify {invoices.memo_for(invoice)}",
+        "transferAmount": invoice.balance_vnd, "accumulated": 0,
+        "referenceCode": "FT26DEMO999001",
+    }
+    url = f"{base_url.rstrip('/')}/webhooks/sepay"
+    command = " ".join([
+        "curl -sS -X POST", shlex.quote(url),
+        "-H", shlex.quote(f"Authorization: Apikey {account.sepay_api_key}"),
+        "-H", shlex.quote("Content-Type: application/json"),
+        "--data", shlex.quote(json.dumps(body, ensure_ascii=False)),
+    ])
+    return [
+        "",
+        f"Khóa webhook SePay của tài khoản nhận tiền: {account.sepay_api_key}",
+        f"Thử nhận một khoản tiền: hóa đơn {invoice.code} của {student.full_name} "
+        f"(lớp {student.classroom.name}) còn {format_vnd(invoice.balance_vnd)} đ. "
+        f"Mở trang phụ huynh {base_url.rstrip('/')}/p/{student.parent_token} rồi chạy lệnh "
+        "dưới đây (SePay báo tiền về); trang tự cập nhật và biên lai xuất hiện:",
+        command,
+    ]
 
 
 #: How parents' memos arrive after the banks are done with them (see FORMATS.md).

@@ -5,19 +5,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
-from ..core import vietqr
+from ..core import clock, vietqr
 from ..core.banks import bank_by_bin
 from ..core.names import sort_key
 from ..core.periods import parse_period
 from ..core.words import amount_in_words
 from ..extensions import db
-from ..models import BankAccount, Classroom, Invoice, InvoiceLine, School, Student, User
+from ..models import (
+    Allocation,
+    BankAccount,
+    Classroom,
+    Invoice,
+    InvoiceLine,
+    School,
+    Student,
+    User,
+)
 from ..models.fees import UNITS
 from ..pdf.notices import Notice, NoticeLine
 from .access import require_read
@@ -73,6 +83,76 @@ def list_invoices(actor: User, school: School, *, status: str | None = None,
     found = db.session.scalars(query)
     return sorted(found, key=lambda i: (i.student.classroom.name,
                                         sort_key(i.student.full_name), i.id))
+
+
+@dataclass(frozen=True, slots=True)
+class PaidBreakdown:
+    """What an invoice charges, what was paid on it and how, and what is still due.
+
+    ``total_vnd - paid_by_transfer_vnd - paid_from_credit_vnd == due_vnd`` whenever nothing
+    was overpaid; ``due_vnd`` never goes below zero (an overpayment is credit elsewhere).
+    """
+
+    total_vnd: int
+    #: Money from transfers put on this invoice (reversals taken off).
+    paid_by_transfer_vnd: int
+    #: Money from the student's earlier overpayment (credit) used on this invoice.
+    paid_from_credit_vnd: int
+    due_vnd: int
+
+    @property
+    def paid_vnd(self) -> int:
+        return self.paid_by_transfer_vnd + self.paid_from_credit_vnd
+
+
+def paid_breakdown(invoices: Iterable[Invoice | int]) -> dict[int, PaidBreakdown]:
+    """Per invoice id: total, paid by transfer, paid from credit, and due, in one query.
+
+    ``invoices`` are loaded invoices or their ids (those are loaded with one more query).
+
+    The one place that decides which part of what was paid came from credit: today, an
+    allocation to the invoice made from a credit balance (its reason is
+    :data:`receipts.CREDIT_USE_REASON`), or the reversal of one. Everything else allocated to
+    the invoice was paid by transfer. ``Invoice.paid_vnd`` stays the sum of both, so the
+    figures always add up to what the invoice shows.
+    """
+    from .receipts import CREDIT_USE_REASON
+
+    given = list(invoices)
+    invoices = [item for item in given if isinstance(item, Invoice)]
+    if missing := [item for item in given if not isinstance(item, Invoice)]:
+        invoices += db.session.scalars(select(Invoice).where(Invoice.id.in_(missing)))
+    ids = [invoice.id for invoice in invoices]
+    from_credit: dict[int, int] = {}
+    if ids:
+        original = aliased(Allocation)
+        is_credit = (Allocation.reason == CREDIT_USE_REASON) | (
+            original.reason == CREDIT_USE_REASON)
+        from_credit = {
+            invoice_id: int(amount or 0)
+            for invoice_id, amount in db.session.execute(
+                select(Allocation.invoice_id,
+                       func.sum(case((is_credit, Allocation.amount_vnd), else_=0)))
+                .outerjoin(original, original.id == Allocation.reverses_id)
+                .where(Allocation.kind == "invoice", Allocation.invoice_id.in_(ids))
+                .group_by(Allocation.invoice_id)
+            )
+        }
+    result = {}
+    for invoice in invoices:
+        credit = max(min(from_credit.get(invoice.id, 0), invoice.paid_vnd), 0)
+        result[invoice.id] = PaidBreakdown(
+            total_vnd=invoice.total_vnd, paid_by_transfer_vnd=invoice.paid_vnd - credit,
+            paid_from_credit_vnd=credit, due_vnd=invoice.balance_vnd)
+    return result
+
+
+def paid_from_credit(allocation: Allocation) -> bool:
+    """Whether an allocation to an invoice was made from a credit balance (see
+    :func:`paid_breakdown`, which applies the same rule in SQL)."""
+    from .receipts import CREDIT_USE_REASON
+
+    return allocation.kind == "invoice" and allocation.reason == CREDIT_USE_REASON
 
 
 def memo_for(invoice: Invoice) -> str:
@@ -136,11 +216,15 @@ def invoice_json(invoice: Invoice, *, detail: bool = False) -> dict:
         "due_date": invoice.due_date.isoformat(),
     }
     if detail:
+        paid = paid_breakdown([invoice])[invoice.id]
         data.update(
+            paid_by_transfer_vnd=paid.paid_by_transfer_vnd,
+            paid_from_credit_vnd=paid.paid_from_credit_vnd,
+            due_vnd=paid.due_vnd,
             memo=memo_for(invoice),
             qr_payload=qr_payload(invoice),
             verify_url=verify_url(invoice),
-            issued_at=invoice.issued_at.isoformat(),
+            issued_at=clock.isoformat(invoice.issued_at),
             cancel_reason=invoice.cancel_reason,
             lines=[
                 {
@@ -157,11 +241,16 @@ def invoice_json(invoice: Invoice, *, detail: bool = False) -> dict:
     return data
 
 
-def notice_for(invoice: Invoice, school: School, account: BankAccount) -> Notice:
-    """The printable fee notice of an invoice with an open balance."""
+def notice_for(invoice: Invoice, school: School, account: BankAccount,
+               paid: PaidBreakdown | None = None) -> Notice:
+    """The printable fee notice of an invoice with an open balance: its lines and their total,
+    what was paid (by transfer, from credit) and what is still due, which the VietQR asks for.
+    ``paid`` is the invoice's :func:`paid_breakdown` when the caller has it."""
     payload = qr_payload(invoice)
     if payload is None:
         raise Invalid("Hóa đơn không còn số tiền phải nộp.", "Nothing is left to pay.")
+    if paid is None:
+        paid = paid_breakdown([invoice])[invoice.id]
     bank = bank_by_bin(account.bin)
     student = invoice.student
     return Notice(
@@ -184,8 +273,10 @@ def notice_for(invoice: Invoice, school: School, account: BankAccount) -> Notice
             )
             for line in invoice.lines
         ),
-        total_vnd=invoice.balance_vnd,
-        amount_in_words=amount_in_words(invoice.balance_vnd),
+        total_vnd=paid.total_vnd,
+        paid_vnd=paid.paid_by_transfer_vnd,
+        credit_vnd=paid.paid_from_credit_vnd,
+        amount_in_words=amount_in_words(paid.due_vnd),
         due_date=invoice.due_date,
         bank_name=bank.short_name if bank else account.bin,
         account_number=account.account_number,
@@ -227,6 +318,7 @@ def notices_for_class(
                 )
             )
         }
+        paid = paid_breakdown(batch.values())
         for invoice_id in ids:
-            yield notice_for(batch[invoice_id], school, account)
+            yield notice_for(batch[invoice_id], school, account, paid[invoice_id])
         db.session.expunge_all()

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Allocation, BankTransaction, Invoice, Receipt, School, Student, User
 from . import audit
 from .access import require_manage, require_read
-from .invoices import memo_for, qr_payload
+from .invoices import PaidBreakdown, memo_for, paid_breakdown, paid_from_credit, qr_payload
 from .links import ensure_token, new_token, parent_url
 
 
@@ -57,14 +57,19 @@ class OpenInvoiceView:
     period_label: str
     memo: str
     qr_payload: str | None
+    #: Total, paid by transfer, paid from credit, due: the figures the notice prints.
+    paid: PaidBreakdown
 
 
 @dataclass
 class PaymentView:
+    #: The bank's time of the transfer (Vietnam's wall clock).
     occurred_at: object
     amount_vnd: int
     invoice_code: str
     bank_reference: str | None
+    #: Taken from an earlier overpayment rather than sent for this invoice.
+    from_credit: bool = False
 
 
 @dataclass
@@ -102,15 +107,17 @@ def page(student: Student) -> ParentPage:
         select(Invoice).where(Invoice.student_id == student.id, Invoice.status != "cancelled")
         .order_by(Invoice.period.desc(), Invoice.id.desc())
     ))
+    unpaid = [inv for inv in invoices if inv.status in ("open", "partial")]
+    paid = paid_breakdown(unpaid)
     open_views = [
         OpenInvoiceView(inv, parse_period(inv.period).label, memo_for(inv),
-                        qr_payload(inv) if account else None)
-        for inv in invoices if inv.status in ("open", "partial")
+                        qr_payload(inv) if account else None, paid[inv.id])
+        for inv in unpaid
     ]
     codes = {inv.id: inv.code for inv in invoices}
     payments = [
         PaymentView(txn.occurred_at, allocation.amount_vnd, codes[allocation.invoice_id],
-                    txn.bank_reference)
+                    txn.bank_reference, paid_from_credit(allocation))
         for allocation, txn in db.session.execute(
             select(Allocation, BankTransaction)
             .join(BankTransaction, Allocation.transaction_id == BankTransaction.id)

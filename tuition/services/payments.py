@@ -705,7 +705,7 @@ def payment_json(txn: BankTransaction) -> dict:
                 "reverses": a.reverses_id,
                 "reason": a.reason,
                 "by": "auto" if a.created_by_id is None else a.created_by_id,
-                "created_at": a.created_at.isoformat(),
+                "created_at": clock.isoformat(a.created_at),
             }
             for a in txn.allocations
         ],

@@ -8,13 +8,14 @@ number: a rolled-back transaction gives its number back together with its receip
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Row, bindparam, select, update
 
+from ..core import clock
 from ..core.banks import bank_by_bin
-from ..core.clock import VIETNAM, now_utc
+from ..core.clock import VIETNAM
 from ..core.periods import parse_period
 from ..core.words import amount_in_words
 from ..extensions import db
@@ -145,14 +146,16 @@ def issue(allocation: Allocation, *, actor: User | None = None,
     facts, lines = _facts(invoice, txn.bank_account_id)
     if content is None:
         content = _content(allocation, invoice, txn, actor, facts, lines)
-    now = now_utc()
+    now = clock.now_utc()
+    token = secrets.token_urlsafe(12)
     series, template_symbol, number = _next_number(
         invoice.school_id, facts.receipt_series_letters, facts.receipt_template, now)
     receipt = Receipt(
         school_id=invoice.school_id, series=series, template_symbol=template_symbol,
         number=number, allocation_id=allocation.id, invoice_id=invoice.id,
         student_id=invoice.student_id, amount_vnd=allocation.amount_vnd, content=content,
-        verify_token=secrets.token_urlsafe(12), issued_by_id=actor.id if actor else None,
+        verify_token=token, lookup_code=lookup_code(token),
+        issued_by_id=actor.id if actor else None,
         issued_at=now, status="valid", replaces_id=replaces.id if replaces else None,
     )
     db.session.add(receipt)
@@ -195,7 +198,7 @@ def void(actor: User | None, receipt: Receipt, *, reason: str) -> Receipt:
         raise Conflict("Biên lai đã bị hủy.", "The receipt is already void.")
     receipt.status = "void"
     receipt.void_reason = reason
-    receipt.voided_at = now_utc()
+    receipt.voided_at = clock.now_utc()
     receipt.voided_by_id = actor.id if actor else None
     db.session.flush()
     audit.record(actor, receipt.school_id, "receipt.void", f"receipt:{receipt.label}",
@@ -238,6 +241,23 @@ def get_receipt(actor: User, receipt_id: int) -> Receipt:
     return receipt
 
 
+def lookup_code(verify_token: str) -> str:
+    """The short code printed on a receipt ("Mã tra cứu"): the first eight characters of its
+    verification token, in capitals, so that it can be typed in by hand."""
+    return verify_token[:8].upper()
+
+
+def find_by_lookup_code(code: str) -> Receipt | None:
+    """The receipt whose printed lookup code is ``code`` (spaces and case do not matter)."""
+    code = "".join((code or "").split()).upper()
+    if len(code) != 8:
+        return None
+    found = db.session.scalars(
+        select(Receipt).where(Receipt.lookup_code == code).order_by(Receipt.id).limit(2)).all()
+    # Two receipts sharing a code (one chance in trillions) would need the full link.
+    return found[0] if len(found) == 1 else None
+
+
 def verify_url(receipt: Receipt) -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/bien-lai/{receipt.verify_token}"
 
@@ -252,7 +272,7 @@ def document(receipt: Receipt):
         school_name=c["school_name"], school_address=c["school_address"],
         school_tax_code=c["school_tax_code"], school_phone=c["school_phone"],
         template_symbol=receipt.template_symbol, series=receipt.series, number=receipt.number,
-        issued_at=receipt.issued_at.astimezone(VIETNAM), payer_name=c["payer_name"],
+        issued_at=clock.to_vn(receipt.issued_at), payer_name=c["payer_name"],
         student_name=c["student_name"], student_code=c["student_code"],
         class_name=c["class_name"], period_label=c["period_label"],
         lines=tuple(ReceiptLine(d, a) for d, a in c["lines"]),
@@ -261,7 +281,7 @@ def document(receipt: Receipt):
         amount_in_words=amount_in_words(receipt.amount_vnd), method=c["method"],
         bank_name=c["bank_name"], bank_reference=c["bank_reference"],
         issued_by=c["issued_by"], verify_url=verify_url(receipt),
-        short_code=receipt.verify_token[:8].upper(), void=receipt.status == "void",
+        short_code=lookup_code(receipt.verify_token), void=receipt.status == "void",
         void_reason=receipt.void_reason, replaces=replaces,
     )
 
@@ -274,7 +294,7 @@ def receipt_json(receipt: Receipt) -> dict:
         "number": receipt.number,
         "label": receipt.label,
         "template_symbol": receipt.template_symbol,
-        "issued_at": receipt.issued_at.isoformat(),
+        "issued_at": clock.isoformat(receipt.issued_at),
         "amount_vnd": receipt.amount_vnd,
         "student_code": c["student_code"],
         "student_name": c["student_name"],
@@ -292,12 +312,12 @@ def list_receipts(school: School, *, class_name: str | None = None,
     query = select(Receipt).where(Receipt.school_id == school.id)
     if status:
         query = query.where(Receipt.status == status)
+    # Days are Vietnam's: a receipt issued at 00:40 on 07/12 (17:40 UTC on 06/12) is of 07/12.
+    # The bounds are UTC moments, which SQLite compares as the UTC text it stores.
     if date_from:
-        query = query.where(Receipt.issued_at >= datetime.combine(
-            date_from, datetime.min.time(), VIETNAM))
+        query = query.where(Receipt.issued_at >= clock.start_of_day_utc(date_from))
     if date_to:
-        query = query.where(Receipt.issued_at < datetime.combine(
-            date_to, datetime.max.time(), VIETNAM))
+        query = query.where(Receipt.issued_at < clock.start_of_day_utc(date_to + timedelta(1)))
     found = list(db.session.scalars(query.order_by(Receipt.series, Receipt.number)))
     if class_name:
         found = [r for r in found if r.content["class_name"] == class_name_key(class_name)]

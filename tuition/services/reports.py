@@ -39,6 +39,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import and_, case, distinct, exists, func, select
 from sqlalchemy.orm import aliased
 
+from ..core.clock import format_date
 from ..core.names import sort_key
 from ..core.periods import PeriodError, parse_period
 from ..extensions import db
@@ -517,6 +518,13 @@ _COLUMNS = (
 )
 
 
+def _period_label(key: str) -> str:
+    try:
+        return parse_period(key).label
+    except PeriodError:
+        return key
+
+
 def _flat(report: dict) -> tuple[list[tuple[str, str]], list[dict]]:
     """The export's columns (the fee item only when grouped by it) and rows in order."""
     columns = [c for c in _COLUMNS if c[0] != "fee_item" or report["group_by"] == "fee_item"]
@@ -531,8 +539,12 @@ def arrears_csv(actor: User, school: School, *, period: str | None, group_by: st
     report = arrears(actor, school, period=period, group_by=group_by, today=today,
                      overdue_only=overdue_only)
     columns, rows = _flat(report)
+    # Read by people in a spreadsheet: dates as dd/mm/yyyy, periods as they are said.
+    shown = {"due_date": lambda value: format_date(date.fromisoformat(value)),
+             "period": _period_label}
     return csv_bytes([title for _, title in columns],
-                     ([row[name] for name, _ in columns] for row in rows))
+                     ([shown[name](row[name]) if name in shown else row[name]
+                       for name, _ in columns] for row in rows))
 
 
 _XLSX_WIDTHS = {"student_code": 12, "student_name": 28, "class": 8, "grade": 7,
@@ -549,7 +561,8 @@ def arrears_xlsx(actor: User, school: School, *, period: str | None, group_by: s
     columns, rows = _flat(report)
     return xlsx_bytes(
         "Công nợ", [title for _, title in columns],
-        ([date.fromisoformat(row[name]) if name == "due_date" else row[name]
+        ([date.fromisoformat(row[name]) if name == "due_date"
+          else _period_label(row[name]) if name == "period" else row[name]
           for name, _ in columns] for row in rows),
         widths=[_XLSX_WIDTHS[name] for name, _ in columns],
     )

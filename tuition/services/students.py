@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..core import clock
 from ..core.names import sort_key
 from ..extensions import db
 from ..importing.roster import (
@@ -38,7 +39,7 @@ def class_name_key(name: str) -> str:
 
 def current_school_year(today: date | None = None) -> str:
     """A school year starts in August for billing purposes (September classes)."""
-    today = today or date.today()
+    today = today or clock.today_vn()
     first = today.year if today.month >= 8 else today.year - 1
     return f"{first}-{first + 1}"
 
@@ -189,7 +190,7 @@ def update_student(actor: User, school: School, student: Student, data: dict[str
     require_manage(actor, school)
     if student.school_id != school.id:
         raise not_found(f"học sinh “{student.code}”", f"Student {student.code!r}")
-    today = date.today()
+    today = clock.today_vn()
     earliest, latest = _years_before(today, 20), _years_before(today, 1)
     errors: dict[str, tuple[str, str]] = {}
     values: dict[str, Any] = {}

@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
+from ..core import clock
 from ..extensions import db
 from ..importing.roster import parse_roster
 from ..models import BankAccount, Student
@@ -373,7 +374,7 @@ def match_queue():
     require_admin(g.user)
     queue = payments.match_queue()
     oldest = queue["oldest_received_at"]
-    return jsonify({**queue, "oldest_received_at": oldest.isoformat() if oldest else None})
+    return jsonify({**queue, "oldest_received_at": clock.isoformat(oldest)})
 
 
 @bp.get("/refused-notifications")

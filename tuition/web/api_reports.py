@@ -6,16 +6,15 @@ Principals and accountants of the school and admins may read them (``_school`` c
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 from flask import Response, g, jsonify, request, send_file
 
+from ..core import clock
 from ..services import reports
 from ..services.errors import Invalid
 from .api import _school, authenticated, bp
 
-#: Vietnam has one time zone and no daylight saving time.
-_VIETNAM = timedelta(hours=7)
 _FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -27,7 +26,7 @@ def _today() -> date:
     """``?today=YYYY-MM-DD`` (to see the report as of a day), else today in Vietnam."""
     value = request.args.get("today")
     if not value:
-        return (datetime.now(UTC) + _VIETNAM).date()
+        return clock.today_vn()
     try:
         return date.fromisoformat(value)
     except ValueError as exc:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
@@ -33,6 +35,11 @@ def error_response(status: int, message_vi: str, message_en: str, **extra):
         body = {"error": {"status": status, "message": message_vi, "message_en": message_en}}
         body["error"].update(extra)
         return jsonify(body), status
+    if request.path.startswith("/app/") and current_user.is_authenticated:
+        # Inside the staff app a refusal keeps the app around it: menu, school, a way back.
+        english = str(get_locale()) == "en"
+        return render_template("staff/error.html", status=status,
+                               message=message_en if english else message_vi), status
     return render_template("error.html", status=status, message=message_vi), status
 
 

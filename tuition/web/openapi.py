@@ -169,6 +169,10 @@ def openapi_document() -> dict:
                 "Invoice": {"allOf": [_ref("InvoiceSummary"), {"type": "object", "properties": {
                     "memo": {"type": "string"}, "qr_payload": {"type": ["string", "null"]},
                     "verify_url": {"type": "string"},
+                    # paid_vnd = paid_by_transfer_vnd + paid_from_credit_vnd; the VietQR asks
+                    # for due_vnd (= balance_vnd), the figures the printed notice shows.
+                    "paid_by_transfer_vnd": money, "paid_from_credit_vnd": money,
+                    "due_vnd": money,
                     "lines": {"type": "array", "items": {"type": "object", "properties": {
                         "description": {"type": "string"}, "quantity": {"type": "integer"},
                         "unit_price_vnd": money, "reduction_vnd": money,

@@ -1,15 +1,30 @@
-"""The parents' page (``/p/<token>``) and public receipt verification (``/bien-lai/<token>``).
+"""The parents' page (``/p/<token>``) and public receipt verification (``/bien-lai/<token>``,
+or ``/bien-lai?ma=<code>`` with the short code printed on the receipt).
 
-No account: the unguessable token is the key. A wrong or revoked token is a plain 404, and
-failed guesses from one address are rate-limited (one limit over all these routes). The pages
-are never cached nor sent as a referrer (see :mod:`tuition.web.security`).
+No account: the unguessable token is the key. A wrong or revoked token (or an unknown code)
+is a 404, and failed guesses from one address are rate-limited (one limit over all these
+routes). The pages are never cached nor sent as a referrer (see :mod:`tuition.web.security`).
+Vietnamese by default; the ``?lang=en`` link of the language switch keeps English for the visit.
 """
 
 from __future__ import annotations
 
 import io
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template, send_file
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from sqlalchemy import select
 
 from ..core.banks import bank_by_bin
 from ..extensions import db, limiter
@@ -32,6 +47,14 @@ def _only_failures(response) -> bool:
 #: One counter for all the routes that take a token (page, state, QR, receipts, receipt
 #: check): guessing through five routes gets no more tries than through one.
 guarded = limiter.shared_limit(_guess_limit, scope="parent-link", deduct_when=_only_failures)
+
+
+@bp.before_app_request
+def _language_from_link():
+    """The public pages switch language with a plain link (``?lang=en``): no form to post,
+    which a page sent without a referrer could not pass a CSRF check with."""
+    if request.blueprint in ("parents", "public") and request.args.get("lang") in ("vi", "en"):
+        session["lang"] = request.args["lang"]
 
 
 def _student(token: str):
@@ -87,6 +110,20 @@ def _pdf(receipt: Receipt):
     return send_file(out, mimetype="application/pdf", download_name=name)
 
 
+@bp.get("/bien-lai")
+@guarded
+def lookup_receipt():
+    """Anyone holding a receipt types its lookup code ("Mã tra cứu") to check it."""
+    code = (request.args.get("ma") or "").strip()
+    if not code:
+        return render_template("parents/lookup.html", code="")
+    receipt = receipts.find_by_lookup_code(code)
+    if receipt is None:
+        # A 404, so that the guess counts against the limit like a wrong link does.
+        return render_template("parents/lookup.html", code=code, not_found=True), 404
+    return redirect(url_for("parents.verify_receipt", token=receipt.verify_token))
+
+
 @bp.get("/bien-lai/<token>")
 @guarded
 def verify_receipt(token: str):
@@ -99,4 +136,5 @@ def verify_receipt(token: str):
         "parents/receipt.html", receipt=receipt, school=school, c=receipt.content,
         account=account, bank=bank_by_bin(account.bin) if account else None,
         replacement=db.session.query(Receipt).filter_by(replaces_id=receipt.id).first(),
+        period=db.session.scalar(select(Invoice.period).where(Invoice.id == receipt.invoice_id)),
     )

@@ -40,4 +40,5 @@ def verify_notice(token: str):
         bank=bank,
         period=parse_period(invoice.period),
         memo=invoices.memo_for(invoice),
+        paid=invoices.paid_breakdown([invoice])[invoice.id],
     )

@@ -35,6 +35,9 @@ MENU = [
     ("staff.settings", _l("Cài đặt")),
     ("staff.audit", _l("Nhật ký")),
 ]
+#: Menu entries whose pages are for changing things (billing, working the review queue,
+#: uploading statements, sending reminders): not shown to those who may only look.
+FOR_MANAGERS = {"staff.billing", "staff.review", "staff.statements", "staff.reminders"}
 
 
 @bp.before_request
@@ -48,15 +51,19 @@ def require_sign_in():
 @bp.context_processor
 def menu():
     views = current_app.view_functions
-    return {"staff_menu": [(e, label) for e, label in MENU if e in views],
+    manager = can_manage()
+    return {"staff_menu": [(e, label) for e, label in MENU
+                           if e in views and (manager or e not in FOR_MANAGERS)],
             "school": g.get("school")}
 
 
 def load_school(code: str, *, manage: bool = False) -> School:
     """The school of the URL, if the signed-in user may see it (or change it)."""
     school = schools.get_school(code)
-    (require_manage if manage else require_read)(g.user, school)
-    g.school = school
+    require_read(g.user, school)
+    g.school = school  # set before a refused change, so the refusal shows the school's menu
+    if manage:
+        require_manage(g.user, school)
     return school
 
 

@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ...core.periods import PeriodError, parse_period
+from ...core import clock
 from ...extensions import db
 from ...importing.adjustments import (
     AdjustmentRow,
@@ -39,6 +39,7 @@ from ...services import invoices as invoice_service
 from ...services import students as student_service
 from ...services.errors import Invalid, ServiceError
 from ...services.students import current_school_year
+from ..formatting import grade_names, period_label
 from . import bp, load_school
 from .students import MAX_UPLOAD, localised, page_number
 
@@ -87,23 +88,6 @@ def parse_form_date(text: str, *, label_vi: str, label_en: str, required: bool =
                       f"{label_en} {text!r} is not a valid date.") from exc
 
 
-def period_label(key: str) -> str:
-    """A period in words, in the page's language."""
-    try:
-        period = parse_period(key)
-    except PeriodError:
-        return key
-    if period.kind == "month":
-        year, month = period.months[0]
-        return _("Tháng %(month)d/%(year)d", month=month, year=year)
-    first = period.months[0][0] if period.kind == "year" else int(key[:4])
-    years = f"{first}-{first + 1}"
-    if period.kind == "term":
-        return (_("Học kỳ I năm học %(years)s", years=years) if key.endswith("HK1")
-                else _("Học kỳ II năm học %(years)s", years=years))
-    return _("Năm học %(years)s", years=years)
-
-
 def period_choices(selected: str | None = None) -> list[tuple[str, list[str]]]:
     """Periods to pick from, grouped by school year: this year's and next year's."""
     first = int(current_school_year()[:4])
@@ -119,7 +103,7 @@ def period_choices(selected: str | None = None) -> list[tuple[str, list[str]]]:
 
 
 def default_period() -> str:
-    today = date.today()
+    today = clock.today_vn()
     return f"{today.year}-{today.month:02d}" if today.month not in (6, 7, 8) else (
         f"{today.year}-09")
 
@@ -151,7 +135,7 @@ def _error_page(template: str, exc: ServiceError, **context):
 def _fees_page(school: School, form: dict, status: int = 200):
     return render_template(
         "staff/billing/fees.html", items=fee_service.list_fee_items(school), form=form,
-        grades=school_grades(school), grade_names=GRADES, units=unit_labels(),
+        grades=school_grades(school), grade_names=grade_names(GRADES), units=unit_labels(),
     ), status
 
 
@@ -219,7 +203,7 @@ def _exemptions_page(school: School, form: dict, status: int = 200):
 def exemptions(school_code: str):
     school = load_school(school_code, manage=request.method == "POST")
     blank = {"student_code": "", "item": "", "kind": "percent", "value": "", "reason": "",
-             "valid_from": date.today().isoformat(), "valid_to": ""}
+             "valid_from": clock.today_vn().isoformat(), "valid_to": ""}
     if request.method == "GET":
         return _exemptions_page(school, blank)
     form = {key: request.form.get(key, "").strip() for key in blank}
@@ -439,6 +423,7 @@ def _invoice_page(school: School, invoice: Invoice, reason: str = "", status: in
     return render_template(
         "staff/billing/invoice.html", invoice=invoice, memo=memo, has_qr=has_qr,
         reason=reason, statuses=status_labels(), period_label=period_label,
+        paid=invoice_service.paid_breakdown([invoice])[invoice.id],
     ), status
 
 

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import date
 
 from flask import Response, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ...core.clock import VIETNAM
+from ...core import clock
 from ...extensions import db
 from ...models import Receipt, Student
 from ...services import parents, receipts, reminders
@@ -155,7 +155,7 @@ def void_receipt(school_code: str, receipt_id: int):
 def _as_of() -> date:
     """The day balances are counted overdue at: today in Vietnam, or the ``ngay`` asked for."""
     asked = _day("ngay")
-    return asked or datetime.now(VIETNAM).date()
+    return asked or clock.today_vn()
 
 
 def _reminders(school):

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask import Response, g, render_template, request, send_file
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ...core.periods import PeriodError, parse_period
+from ...core import clock
 from ...extensions import db
 from ...models import Invoice
 from ...services import bank_accounts, reconciliation, reports
+from ..charts import by_day_chart
+from ..formatting import language, period_label
 from . import bp, load_school
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 GROUPS = {"": _l("Từng học sinh"), "class": _l("Theo lớp"), "grade": _l("Theo khối"),
           "fee_item": _l("Theo khoản thu")}
 AGING_LABELS = {"not_due": _l("Chưa đến hạn"), "1_30": _l("Quá hạn 1–30 ngày"),
@@ -25,7 +25,7 @@ AGING_LABELS = {"not_due": _l("Chưa đến hạn"), "1_30": _l("Quá hạn 1–
 
 
 def _today() -> date:
-    return datetime.now(VIETNAM).date()
+    return clock.today_vn()
 
 
 def _periods(school) -> list[tuple[str, str]]:
@@ -33,13 +33,7 @@ def _periods(school) -> list[tuple[str, str]]:
     keys = db.session.scalars(
         select(Invoice.period).where(Invoice.school_id == school.id).distinct()
     ).all()
-    labelled = []
-    for key in sorted(keys, reverse=True):
-        try:
-            labelled.append((key, parse_period(key).label))
-        except PeriodError:
-            labelled.append((key, key))
-    return labelled
+    return [(key, period_label(key)) for key in sorted(keys, reverse=True)]
 
 
 def _chosen_period(periods: list[tuple[str, str]]) -> str | None:
@@ -58,10 +52,9 @@ def dashboard_page(school_code: str):
     periods = _periods(school)
     period = _chosen_period(periods)
     data = reports.dashboard(g.user, school, period=period, today=_today())
-    days = data["collections_by_day"]
-    peak = max((d["collected_vnd"] for d in days), default=0)
+    chart = by_day_chart(data["collections_by_day"], language=language())
     return render_template("staff/reports/dashboard.html", data=data, periods=periods,
-                           period=period, days=days, peak=peak, aging_labels=AGING_LABELS,
+                           period=period, chart=chart, aging_labels=AGING_LABELS,
                            bank_changes=bank_accounts.changes(g.user, school, since_days=30),
                            unconfirmed=reconciliation.unconfirmed(g.user, school))
 
