@@ -16,7 +16,7 @@ from collections.abc import Collection
 
 from tuition.core.paycode import TAIL_LENGTH, checksum_ok, tail_ok
 
-__all__ = ["find_codes", "normalise", "words"]
+__all__ = ["find_codes", "normalise", "same_transfer_memo", "words"]
 
 
 # Byte tables for the common case, a memo that is already ASCII ("diacritics never survive"):
@@ -113,3 +113,26 @@ def find_codes(memo: str, prefixes: Collection[str]) -> list[str]:
         if code not in codes:
             codes.append(code)
     return codes
+
+
+#: A memo shorter than this, folded, is too common ("HOC PHI") to say two lines are one.
+_SAME_MEMO_MIN = 10
+
+
+def same_transfer_memo(first: str, second: str) -> bool:
+    """Whether two channels' memos describe one transfer: equal once folded, or one holding the
+    other (a statement cuts memos short; an aggregator adds the bank's wrapper), as long as the
+    shorter one is long enough to mean something.
+
+    >>> same_transfer_memo("HP2ABC7D9 hoc phi be An", "MBVCB.123.HP2ABC7D9 HOC PHI BE AN.CT tu")
+    True
+    >>> same_transfer_memo("hoc phi", "MBVCB.1.HOC PHI BE AN")
+    False
+    """
+    a, b = normalise(first or ""), normalise(second or "")
+    if not a or not b:
+        return False
+    if a == b:
+        return len(a) >= 4
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= _SAME_MEMO_MIN and shorter in longer

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .common import created_at_column, money_column
 
-TRANSACTION_STATUSES = ("received", "matched", "partial", "review", "credited", "ignored")
+TRANSACTION_STATUSES = ("received", "matched", "partial", "review", "credited", "ignored",
+                        "duplicate")
 ALLOCATION_KINDS = ("invoice", "credit", "refund")
 
 
@@ -41,7 +42,8 @@ class BankTransaction(db.Model):
         CheckConstraint("amount_vnd > 0", name="amount_positive"),
         CheckConstraint("direction IN ('in', 'out')", name="direction"),
         CheckConstraint(
-            "status IN ('received', 'matched', 'partial', 'review', 'credited', 'ignored')",
+            "status IN ('received', 'matched', 'partial', 'review', 'credited', 'ignored', "
+            "'duplicate')",
             name="status",
         ),
         Index("ix_bank_transactions_school_status", "school_id", "status"),
@@ -49,6 +51,9 @@ class BankTransaction(db.Model):
         Index("ix_bank_transactions_pending", "id",
               sqlite_where=text("status = 'received'"),
               postgresql_where=text("status = 'received'")),
+        # A statement line without the bank's reference and an aggregator's notification of
+        # the same transfer share account, amount and day: found through this index.
+        Index("ix_bank_transactions_account_amount", "account_number", "amount_vnd"),
         # The same transfer seen through two channels (webhook and statement, or two
         # aggregators) carries the bank's own reference: it is one transaction.
         Index(
@@ -85,6 +90,9 @@ class BankTransaction(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="received")
     #: Why it has its status (machine reason), for the review queue.
     status_reason: Mapped[str | None] = mapped_column(String(200))
+    #: The same transfer already recorded through another channel (status "duplicate": this
+    #: row's money is that row's, counted once), or probably so (held for review).
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("bank_transactions.id"))
     received_at: Mapped[datetime] = created_at_column()
     #: Reconciliation of a notified transfer against the bank's own list (the aggregator's
     #: transaction API or an uploaded statement): "confirmed", "unconfirmed" (listed nowhere:
@@ -93,7 +101,8 @@ class BankTransaction(db.Model):
     bank_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     allocations: Mapped[list[Allocation]] = relationship(
-        back_populates="transaction", order_by="Allocation.id"
+        back_populates="transaction", order_by="Allocation.id",
+        foreign_keys="Allocation.transaction_id"
     )
 
 

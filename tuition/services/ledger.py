@@ -46,7 +46,9 @@ def verify_school(school: School) -> LedgerReport:
                func.coalesce(allocated.c.total, 0), func.coalesce(allocated.c.invoice, 0),
                func.coalesce(allocated.c.credit, 0), func.coalesce(allocated.c.refund, 0))
         .outerjoin(allocated, allocated.c.transaction_id == BankTransaction.id)
-        .where(BankTransaction.school_id == school.id, BankTransaction.direction == "in")
+        # A duplicate's money is its original's (one transfer seen through two channels).
+        .where(BankTransaction.school_id == school.id, BankTransaction.direction == "in",
+               BankTransaction.status != "duplicate")
     ).all()
     for txn_id, amount, status, total, on_invoices, on_credit, refunded in rows:
         report.received_vnd += amount
@@ -92,8 +94,18 @@ def verify_school(school: School) -> LedgerReport:
         .having(func.sum(Allocation.amount_vnd) < 0)
     ):
         report.problems.append(f"student id {student_id}: negative credit {balance}")
+    report.problems += duplicates_with_money(school)
     return report
 
 
 def verify_all() -> list[LedgerReport]:
     return [verify_school(s) for s in db.session.scalars(select(School).order_by(School.code))]
+
+
+def duplicates_with_money(school: School) -> list[str]:
+    """A transaction marked as another's duplicate must hold no money of its own."""
+    rows = db.session.execute(
+        select(BankTransaction.id).where(
+            BankTransaction.school_id == school.id, BankTransaction.status == "duplicate",
+            BankTransaction.allocations.any())).scalars().all()
+    return [f"payment {txn_id}: marked duplicate but has allocations" for txn_id in rows]

@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from datetime import UTC, timedelta
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, and_, bindparam, func, or_, select
 
 from ..core import clock, matching
 from ..core.invoice_state import transition
-from ..core.memo import find_codes
+from ..core.memo import find_codes, same_transfer_memo
 from ..core.notifications import BankNotification
 from ..extensions import db
 from ..models import (
@@ -228,7 +228,7 @@ def process(transaction_id: int) -> BankTransaction:
     # populate_existing: the caller may hold this row already loaded (unlocked, e.g. by reading
     # txn.id after a commit); without it the locked read would keep that stale status. The
     # school's payment prefix comes along (it never changes) instead of loading the school.
-    txn, prefix = db.session.execute(_LOCK_FOR_MATCHING, {"id": transaction_id}).one()
+    txn, prefix, twin_id = db.session.execute(_LOCK_FOR_MATCHING, {"id": transaction_id}).one()
     if txn.status != "received":
         return txn
     made: list[tuple[Allocation, Invoice]] = []
@@ -237,6 +237,8 @@ def process(transaction_id: int) -> BankTransaction:
         txn.status, txn.status_reason = "ignored", "outgoing"
     elif txn.school_id is None:
         txn.status, txn.status_reason = REVIEW, "unknown_account"
+    elif twin_id is not None and _seen_through_another_channel(txn):
+        pass
     else:
         made, credited = _match(txn, prefix)
     db.session.flush()
@@ -258,10 +260,78 @@ def _settle_credit_of(txn: BankTransaction, actor: User | None = None) -> None:
         credits.settle(students, actor=actor)
 
 
+def _twin_condition(txn, other):
+    """``other`` may be ``txn`` seen through another channel: same account, direction, amount
+    and day, one of the two a statement line without the bank's reference and the other an
+    aggregator's notification (lines with a reference are tied by it, see the unique index)."""
+    notified = ("sepay", "casso")
+    return and_(
+        other.c.account_number == txn.account_number, other.c.direction == txn.direction,
+        other.c.amount_vnd == txn.amount_vnd, other.c.id != txn.id,
+        other.c.status != "duplicate",
+        func.date(other.c.occurred_at) == func.date(txn.occurred_at),
+        or_(and_(txn.provider == "statement", txn.bank_reference.is_(None),
+                 other.c.provider.in_(notified)),
+            and_(txn.provider.in_(notified), other.c.provider == "statement",
+                 other.c.bank_reference.is_(None))))
+
+
+_TWIN = BankTransaction.__table__.alias("twin")
+
+
+def _seen_through_another_channel(txn: BankTransaction) -> bool:
+    """One transfer, one payment: a transfer already recorded through another channel is not
+    booked again. With the same memo it is that transfer (status ``duplicate``: its money is
+    the other row's, counted once); with another memo it probably is, and waits for a person
+    (never credited twice by guess). Returns whether ``txn`` was dealt with so."""
+    twins = db.session.execute(
+        select(_TWIN.c.id, _TWIN.c.memo).where(_twin_condition(BankTransaction, _TWIN),
+                                               BankTransaction.id == txn.id)
+        .order_by(_TWIN.c.id)).all()
+    if not twins:
+        return False
+    same = next((twin for twin in twins if same_transfer_memo(twin.memo, txn.memo)), None)
+    if same is not None:
+        txn.status, txn.status_reason, txn.duplicate_of_id = "duplicate", "same_transfer", same.id
+    else:
+        txn.status, txn.status_reason = REVIEW, "possible_duplicate"
+        txn.duplicate_of_id = twins[0].id
+    return True
+
+
+def mark_duplicate(actor: User, txn: BankTransaction, *, of: int, reason: str
+                   ) -> BankTransaction:
+    """The accountant confirms that a transfer in review is one already recorded (e.g. through
+    the bank statement): it is kept, marked, and its money counted once."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    txn = _lock(txn)
+    original = db.session.get(BankTransaction, of) if isinstance(of, int) else None
+    if original is None or original.school_id != txn.school_id or original.id == txn.id \
+            or original.status == "duplicate":
+        raise Invalid("Giao dịch gốc không hợp lệ.", "Not a valid original transaction.",
+                      field="of")
+    if txn.status != REVIEW or txn.allocations or original.amount_vnd != txn.amount_vnd \
+            or original.direction != txn.direction:
+        raise Conflict("Chỉ đánh dấu trùng được giao dịch đang chờ xử lý, chưa gán, cùng số "
+                       "tiền với giao dịch gốc.",
+                       "Only an unassigned payment in review with the same amount as the "
+                       "original can be marked as its duplicate.")
+    txn.status, txn.status_reason, txn.duplicate_of_id = "duplicate", "marked_duplicate", \
+        original.id
+    audit.record(actor, txn.school_id, "payment.duplicate", f"payment:{txn.id}",
+                 of=original.id, reason=reason)
+    db.session.flush()
+    return txn
+
+
 # Built once, like the other statements every notification runs: building them per call
 # costs more Python than running them.
 _LOCK_FOR_MATCHING = (
-    select(BankTransaction, School.payment_prefix)
+    select(BankTransaction, School.payment_prefix,
+           select(func.min(_TWIN.c.id)).where(_twin_condition(BankTransaction, _TWIN))
+           .scalar_subquery())
     .outerjoin(School, School.id == BankTransaction.school_id)
     .where(BankTransaction.id == bindparam("id"))
     .with_for_update(of=BankTransaction)
@@ -635,6 +705,8 @@ def rematch(school: School) -> int:
         select(BankTransaction.id).where(
             BankTransaction.school_id == school.id, BankTransaction.status == REVIEW,
             ~BankTransaction.allocations.any(),
+            # A probable duplicate waits for a person: matching it could book one transfer twice.
+            BankTransaction.status_reason.is_distinct_from("possible_duplicate"),
         ).order_by(BankTransaction.id)
     ))
     changed = 0
@@ -662,7 +734,8 @@ def unrouted(actor: User, limit: int = 500) -> list[BankTransaction]:
 def list_payments(school: School, *, status: str | None = None) -> list[BankTransaction]:
     query = select(BankTransaction).where(BankTransaction.school_id == school.id)
     if status:
-        if status not in ("received", "matched", "partial", "review", "credited", "ignored"):
+        if status not in ("received", "matched", "partial", "review", "credited", "ignored",
+                          "duplicate"):
             raise Invalid("Trạng thái không hợp lệ.",
                           "status must be matched, partial, review, credited or ignored.",
                           field="status")
@@ -694,6 +767,7 @@ def payment_json(txn: BankTransaction) -> dict:
         "payer_account": txn.payer_account,
         "status": txn.status,
         "status_reason": txn.status_reason,
+        "duplicate_of": txn.duplicate_of_id,
         "unallocated_vnd": unallocated_vnd(txn),
         "allocations": [
             {

@@ -450,6 +450,17 @@ def set_aside_payment(payment_id: int):
     return jsonify(payments.payment_json(txn))
 
 
+@bp.post("/payments/<int:payment_id>/duplicate")
+@authenticated
+def mark_duplicate(payment_id: int):
+    """A payment in review is a transfer already recorded (``of``: that payment's id)."""
+    txn = payments.get_transaction(g.user, payment_id, manage=True)
+    data = json_body()
+    payments.mark_duplicate(g.user, txn, of=data.get("of"), reason=str(data.get("reason", "")))
+    db.session.commit()
+    return jsonify(payments.payment_json(txn))
+
+
 @bp.post("/payments/<int:payment_id>/confirm")
 @authenticated
 def confirm_payment(payment_id: int):

@@ -136,7 +136,14 @@ def openapi_document() -> dict:
                     "provider_txn_id": {"type": "string"},
                     "bank_reference": {"type": ["string", "null"]},
                     "direction": {"enum": ["in", "out"]}, "amount_vnd": money,
-                    "memo": {"type": "string"}, "status": {"type": "string"},
+                    "memo": {"type": "string"}, "status": {"type": "string", "enum": [
+                        "received", "matched", "partial", "review", "credited", "ignored",
+                        "duplicate"]},
+                    "status_reason": {"type": ["string", "null"]},
+                    "duplicate_of": {"type": ["integer", "null"], "description":
+                                     "the payment this one repeats through another channel "
+                                     "(status duplicate), or probably repeats "
+                                     "(status_reason possible_duplicate)"},
                     "unallocated_vnd": money,
                     "allocations": {"type": "array", "items": _ref("Allocation")},
                     "suggestions": {
@@ -344,6 +351,13 @@ def openapi_document() -> dict:
                 "Set the unassigned part of a payment in review aside (with a reason)",
                 {"200": _json(_ref("Payment"))}, params=[_int_param("payment_id")],
                 body=_REASON)},
+            "/payments/{payment_id}/duplicate": {"post": _op(
+                "Mark a payment in review as a transfer already recorded through another "
+                "channel (``of``: the original payment's id), with a reason",
+                {"200": _json(_ref("Payment"))}, params=[_int_param("payment_id")],
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["of", "reason"], "properties": {
+                        "of": {"type": "integer"}, "reason": {"type": "string"}}}}}})},
             "/payments/{payment_id}/confirm": {"post": _op(
                 "Confirm a payment in review whose money is all placed (e.g. a paid invoice "
                 "paid again and credited); its credit then pays the student's open invoices",

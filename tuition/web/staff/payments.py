@@ -40,6 +40,7 @@ STATUS_LABELS = {
     "review": _l("Chờ xử lý"),
     "credited": _l("Ghi có cho học sinh"),
     "ignored": _l("Để riêng / bỏ qua"),
+    "duplicate": _l("Trùng giao dịch đã ghi nhận"),
 }
 
 #: Why a transfer waits for a person, by ``status_reason``.
@@ -58,6 +59,12 @@ REASON_LABELS = {
     "outgoing": _l("Giao dịch chi ra."),
     "set_aside": _l("Đã để riêng (không phải tiền học phí)."),
     "match_failed": _l("Hệ thống không ghép tự động được (lỗi khi xử lý); cần gán tay."),
+    "possible_duplicate": _l("Có thể là giao dịch đã ghi nhận qua kênh khác (cùng tài khoản, "
+                             "số tiền và ngày); cần xác nhận."),
+    "same_transfer": _l("Cùng một lần chuyển khoản đã ghi nhận qua kênh khác."),
+    "marked_duplicate": _l("Kế toán xác nhận là giao dịch trùng."),
+    "confirmed": _l("Kế toán đã xác nhận."),
+    "cleaned_input": _l("Thông báo có ký tự không hợp lệ đã được làm sạch; cần kiểm tra."),
 }
 
 MAPPING_LABELS = {

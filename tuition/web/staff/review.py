@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Student
+from ...models import BankTransaction, Student
 from ...services import payments, statements
 from ...services.errors import Invalid
 from ...services.review import find_for_assignment
@@ -47,9 +47,11 @@ def item_page(school, txn_id: int, *, error: str | None = None, status: int = 20
     for student in found:
         for invoice in student["invoices"]:
             invoice["assign_vnd"] = min(free, invoice["balance_vnd"])
+    twin = (db.session.get(BankTransaction, txn.duplicate_of_id)
+            if txn.duplicate_of_id else None)
     return render_template(
         "staff/payments/item.html", item=item, query=query, found=found, error=error,
-        statuses=STATUS_LABELS, period_label=period_label,
+        statuses=STATUS_LABELS, period_label=period_label, twin=twin,
     ), status
 
 
@@ -122,3 +124,20 @@ def statement_upload_page(school_code: str, upload_id: int):
                      "students": placed})
     return render_template("staff/payments/upload.html", upload=upload, rows=rows,
                            statuses=STATUS_LABELS, local_time=local_time)
+
+
+@bp.post("/<school_code>/cho-xu-ly/<int:txn_id>/trung")
+def review_duplicate(school_code: str, txn_id: int):
+    """The transfer is one already recorded through another channel: keep it, counted once."""
+    school = load_school(school_code, manage=True)
+    txn = _school_transaction(school, txn_id)
+    try:
+        payments.mark_duplicate(g.user, txn, of=request.form.get("of", type=int),
+                                reason=request.form.get("reason", ""))
+    except REFUSED as exc:
+        db.session.rollback()
+        return item_page(school, txn_id, error=error_text(exc), status=422)
+    db.session.commit()
+    flash(_("Đã đánh dấu giao dịch %(id)d là trùng với giao dịch %(of)d.", id=txn.id,
+            of=txn.duplicate_of_id), "info")
+    return redirect(url_for("staff.review", school_code=school.code))
