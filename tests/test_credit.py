@@ -108,3 +108,43 @@ def test_a_set_aside_payment_cannot_be_assigned(client, billed):
     assert "để riêng" in response.get_json()["error"]["message"]
     assert invoice(billed, "HS001")["paid_vnd"] == 0
     assert assert_ledger_ok().set_aside_vnd == 300_000
+
+
+def test_reports_show_gross_arrears_credit_held_and_net_arrears(client, billed):
+    # HS001 pays a paid invoice again: 500,000 of credit waiting for a person, while October
+    # is open; HS002 owes both months.
+    code = billed.codes["HS001"]
+    send_sepay(client, sepay_body(code, 500_000))
+    send_sepay(client, sepay_body(code, 300_000))
+    bill_october(billed)
+    dashboard = billed.get("/schools/LQD/reports/dashboard").get_json()["totals"]
+    # Every period: HS001 owes October (500,000), HS002 and HS003 owe two months each.
+    assert dashboard["gross_arrears_vnd"] == 500_000 + 2 * 1_000_000
+    assert dashboard["credit_held_vnd"] == 300_000
+    assert dashboard["net_arrears_vnd"] == 200_000 + 2 * 1_000_000
+    arrears = billed.get("/schools/LQD/reports/arrears").get_json()["totals"]
+    assert (arrears["balance_vnd"], arrears["credit_held_vnd"], arrears["net_arrears_vnd"]) == (
+        2_500_000, 300_000, 2_200_000)
+
+
+def test_verify_ledger_catches_unspent_credit_and_figures_that_disagree(client, billed, runner):
+    from tuition.models import Allocation, BankTransaction, Invoice
+
+    code = billed.codes["HS001"]
+    send_sepay(client, sepay_body(code, 500_000))
+    bill_october(billed)
+    assert_ledger_ok()
+    # Credit slipped in beside an open invoice (as a buggy path would leave it).
+    txn = db.session.scalar(db.select(BankTransaction))
+    student = db.session.scalar(db.select(Student).where(Student.code == "HS001"))
+    db.session.add(Allocation(transaction_id=txn.id, kind="credit", student_id=student.id,
+                              amount_vnd=50_000, reason="test"))
+    # And an invoice whose paid figure drifted from its allocations.
+    drifted = db.session.scalar(db.select(Invoice).where(Invoice.code == billed.codes["HS002"]))
+    drifted.paid_vnd = 100_000
+    drifted.status = "partial"
+    db.session.commit()
+    result = runner.invoke(args=["tuition", "verify-ledger"])
+    assert result.exit_code == 1
+    assert "confirmed credit unspent while invoice" in result.output
+    assert f"invoice {drifted.code}: 500000 dong due by the ledger but asked" in result.output

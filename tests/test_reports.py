@@ -163,7 +163,8 @@ def test_dashboard_of_a_month(school_with_arrears):
     # The cancelled 800,000 đ invoice of HS006 counts nowhere.
     assert body["totals"] == {
         "students": 6, "invoices": 6, "invoices_paid": 3, "invoices_partial": 2,
-        "invoices_open": 1, **amounts(3_800_000, 2_350_000, 1_450_000, 0.6184)}
+        "invoices_open": 1, **amounts(3_800_000, 2_350_000, 1_450_000, 0.6184),
+        "gross_arrears_vnd": 1_450_000, "credit_held_vnd": 0, "net_arrears_vnd": 1_450_000}
     assert body["by_grade"] == [
         {"grade": "1", "label": "Khối 1", "classes": 2, "students": 4, "invoices": 4,
          **amounts(2_800_000, 1_650_000, 1_150_000, 0.5893)},
@@ -257,7 +258,9 @@ def test_arrears_list_down_to_the_student(school_with_arrears):
     body = school_with_arrears.get(
         "/schools/LQD/reports/arrears?period=2026-09&today=2026-11-20").get_json()
     assert body["totals"] == {"invoices": 3, "students": 3, "total_vnd": 2_000_000,
-                              "paid_vnd": 550_000, "balance_vnd": 1_450_000}
+                              "paid_vnd": 550_000, "balance_vnd": 1_450_000,
+                              "gross_arrears_vnd": 1_450_000, "credit_held_vnd": 0,
+                              "net_arrears_vnd": 1_450_000}
     first = {k: v for k, v in body["items"][0].items() if k != "invoice_id"}
     assert first == {**ROW_HS003, "invoice_code": school_with_arrears.codes["HS003", "2026-09"]}
     assert [(r["student_code"], r["student_name"], r["guardian_phone"], r["balance_vnd"])

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
 
+from ..core import clock
 from ..extensions import db
 from ..models import Allocation, BankTransaction, Invoice, School
 
@@ -95,6 +96,8 @@ def verify_school(school: School) -> LedgerReport:
     ):
         report.problems.append(f"student id {student_id}: negative credit {balance}")
     report.problems += duplicates_with_money(school)
+    report.problems += credit_problems(school)
+    report.problems += asked_amounts_disagree(school)
     return report
 
 
@@ -109,3 +112,78 @@ def duplicates_with_money(school: School) -> list[str]:
             BankTransaction.school_id == school.id, BankTransaction.status == "duplicate",
             BankTransaction.allocations.any())).scalars().all()
     return [f"payment {txn_id}: marked duplicate but has allocations" for txn_id in rows]
+
+
+def credit_problems(school: School) -> list[str]:
+    """Each student's credit is the credit booked and not spent, per transaction that holds it
+    (no transaction's credit spent twice), and confirmed credit never sits beside an open
+    invoice of the same student (it pays what is open at once)."""
+    from .credits import CONFIRMED
+
+    problems = []
+    for student_id, txn_id, balance in db.session.execute(
+        select(Allocation.student_id, Allocation.transaction_id, func.sum(Allocation.amount_vnd))
+        .join(BankTransaction, Allocation.transaction_id == BankTransaction.id)
+        .where(Allocation.kind == "credit", BankTransaction.school_id == school.id)
+        .group_by(Allocation.student_id, Allocation.transaction_id)
+        .having(func.sum(Allocation.amount_vnd) < 0)
+    ):
+        problems.append(f"student id {student_id}: credit of payment {txn_id} overspent "
+                        f"({balance})")
+    confirmed = (
+        select(Allocation.student_id, func.sum(Allocation.amount_vnd).label("credit"))
+        .join(BankTransaction, Allocation.transaction_id == BankTransaction.id)
+        .where(Allocation.kind == "credit", BankTransaction.school_id == school.id,
+               BankTransaction.status.in_(CONFIRMED))
+        .group_by(Allocation.student_id)
+        .having(func.sum(Allocation.amount_vnd) > 0)
+        .subquery())
+    for student_id, credit, code in db.session.execute(
+        select(confirmed.c.student_id, confirmed.c.credit, Invoice.code)
+        .join(Invoice, Invoice.student_id == confirmed.c.student_id)
+        .where(Invoice.status.in_(("open", "partial")), Invoice.total_vnd > Invoice.paid_vnd)
+    ):
+        problems.append(f"student id {student_id}: {credit} dong of confirmed credit unspent "
+                        f"while invoice {code} is open")
+    return problems
+
+
+def asked_amounts_disagree(school: School) -> list[str]:
+    """The amount asked for each open invoice is one net figure wherever a person reads it:
+    the ledger's (total less what its allocations placed on it) is what the notice and the
+    parents' page print and encode in the VietQR, what the API says is due and what the
+    arrears report says is owed."""
+    from ..core import vietqr
+    from ..models import User
+    from . import invoices as invoice_views
+    from . import reports
+
+    open_invoices = list(db.session.scalars(
+        select(Invoice).where(Invoice.school_id == school.id,
+                              Invoice.status.in_(("open", "partial")))))
+    if not open_invoices:
+        return []
+    placed = dict(db.session.execute(
+        select(Allocation.invoice_id, func.sum(Allocation.amount_vnd))
+        .where(Allocation.kind == "invoice",
+               Allocation.invoice_id.in_([inv.id for inv in open_invoices]))
+        .group_by(Allocation.invoice_id)).all())
+    shown = invoice_views.paid_breakdown(open_invoices)
+    reader = User(role="admin", email="verify-ledger@localhost")
+    owed = {row["invoice_code"]: row["balance_vnd"] for row in reports.arrears(
+        reader, school, period=None, group_by=None, today=clock.today_vn())["items"]}
+    has_account = bool(school.bank_accounts)
+    problems = []
+    for invoice in open_invoices:
+        due = invoice.total_vnd - int(placed.get(invoice.id) or 0)
+        figures = {"notice/page": shown[invoice.id].due_vnd,
+                   "api": invoice_views.invoice_json(invoice, detail=True).get(
+                       "due_vnd", invoice.balance_vnd),
+                   "arrears": owed.get(invoice.code, 0)}
+        if has_account and due > 0:
+            payload = invoice_views.qr_payload(invoice)
+            figures["vietqr"] = vietqr.parse_payload(payload).amount_vnd if payload else 0
+        if any(value != due for value in figures.values()):
+            problems.append(f"invoice {invoice.code}: {due} dong due by the ledger but asked "
+                            f"{figures}")
+    return problems

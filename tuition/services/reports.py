@@ -193,6 +193,39 @@ _BALANCE = case((Invoice.total_vnd > Invoice.paid_vnd, Invoice.total_vnd - Invoi
                 else_=0)
 
 
+def _credit_by_student(school: School) -> dict[int, int]:
+    """Credit each student of the school holds (money received beyond what was owed, not
+    spent yet: confirmed credit is spent at once on what is open, so what remains beside
+    arrears is credit still waiting for a person)."""
+    rows = db.session.execute(
+        select(Allocation.student_id, func.sum(Allocation.amount_vnd))
+        .join(BankTransaction, BankTransaction.id == Allocation.transaction_id)
+        .where(Allocation.kind == "credit", BankTransaction.school_id == school.id)
+        .group_by(Allocation.student_id)
+        .having(func.sum(Allocation.amount_vnd) != 0)).all()
+    return {student_id: int(total) for student_id, total in rows}
+
+
+def _credit_figures(school: School, owed_by_student: dict[int, int], *,
+                    owing_only: bool = False) -> dict:
+    """Gross arrears, credit held and net arrears (each student's arrears less their credit,
+    never below nothing: one family's credit does not pay another's debt). Credit held is
+    every student's, or with ``owing_only`` that of the students who owe."""
+    credit = _credit_by_student(school)
+    gross = sum(owed_by_student.values())
+    net = sum(max(owed - credit.get(student, 0), 0) for student, owed in owed_by_student.items())
+    held = sum(amount for student, amount in credit.items()
+               if not owing_only or student in owed_by_student)
+    return {"gross_arrears_vnd": gross, "credit_held_vnd": held, "net_arrears_vnd": net}
+
+
+def _owed_by_student(conditions: list) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Invoice.student_id, func.sum(_BALANCE)).where(*conditions)
+        .group_by(Invoice.student_id)).all()
+    return {student_id: int(owed) for student_id, owed in rows if owed}
+
+
 def _amounts(expected: int, collected: int, outstanding: int) -> dict:
     return {"expected_vnd": expected, "collected_vnd": collected,
             "outstanding_vnd": outstanding, "collection_rate": _rate(collected, expected)}
@@ -236,7 +269,8 @@ def dashboard(actor: User, school: School, *, period: str | None, today: date) -
         "period": key,
         "today": today.isoformat(),
         "totals": {**dict(totals), **_amounts(totals["expected_vnd"], totals["collected_vnd"],
-                                               totals["outstanding_vnd"])},
+                                               totals["outstanding_vnd"]),
+                   **_credit_figures(school, _owed_by_student(live))},
         "by_grade": sorted(grades.values(), key=lambda g: _grade_rank(g["grade"])),
         "by_class": classes,
         "by_fee_item": _by_fee_item(school, live),
@@ -410,7 +444,8 @@ def arrears(actor: User, school: School, *, period: str | None, group_by: str | 
     if overdue_only:
         owed.append(Invoice.due_date < today)
     rows = _arrears_rows(owed, today)
-    totals = _sum_rows(rows)
+    totals = {**_sum_rows(rows),
+              **_credit_figures(school, _owed_by_student(owed), owing_only=True)}
     report = {
         "school": school.code, "school_name": school.name, "period": key,
         "today": today.isoformat(), "group_by": group_by, "overdue_only": overdue_only,
