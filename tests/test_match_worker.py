@@ -44,23 +44,31 @@ def test_a_notification_that_cannot_be_matched_does_not_hold_up_the_queue(
         client, billed, runner, queue_mode, monkeypatch):
     send_sepay(client, sepay_body("HONG " + billed.codes["HS002"], 500_000))
     send_sepay(client, sepay_body(billed.codes["HS001"], 500_000))
-    real_match = payments._match
-    tries = []
+    from tuition.services import batch_matching
 
-    def breaks_on_one(txn, prefix=None):
-        if txn.memo.startswith("HONG"):
-            tries.append(txn.id)
+    real_find = payments.find_codes
+    tries, batches = [], []
+
+    def breaks_on_one(memo, prefixes, into=None):
+        if memo.startswith("HONG"):
+            into.append(memo)
             raise RuntimeError("matcher bug")
-        return real_match(txn, prefix)
+        return real_find(memo, prefixes)
 
-    monkeypatch.setattr(payments, "_match", breaks_on_one)
+    # The batch fails as a whole; then each notification is matched on its own.
+    monkeypatch.setattr(batch_matching, "find_codes",
+                        lambda memo, prefixes: breaks_on_one(memo, prefixes, batches))
+    monkeypatch.setattr(payments, "find_codes",
+                        lambda memo, prefixes: breaks_on_one(memo, prefixes, tries))
     result = runner.invoke(args=["tuition", "match-worker", "--once", "--idle", "0"])
     assert result.exit_code == 0, result.output
+    assert len(batches) == 1
     assert len(tries) == payments.MATCH_ATTEMPTS  # tried again, then handed to a person
     assert "không ghép được sau 3 lần" in result.output
     assert invoice(billed, "HS001")["status"] == "paid"  # the one behind it was matched
     assert invoice(billed, "HS002")["paid_vnd"] == 0
-    failed = db.session.get(BankTransaction, tries[0])
+    failed = db.session.scalar(db.select(BankTransaction).where(
+        BankTransaction.memo.startswith("HONG")))
     assert (failed.status, failed.status_reason) == ("review", "match_failed")
     event = db.session.query(AuditEvent).filter_by(action="payment.match_failed").one()
     assert event.subject == f"payment:{failed.id}"

@@ -194,12 +194,14 @@ def rematch(school_code):
 @tuition_cli.command("match-worker")
 @click.option("--once", is_flag=True, help="Match what is pending, then exit.")
 @click.option("--idle", default=0.5, show_default=True, help="Seconds to wait when idle.")
-def match_worker(once: bool, idle: float):
+@click.option("--batch", default=200, show_default=True, type=click.IntRange(1, 5000),
+              help="Notifications matched together in one transaction.")
+def match_worker(once: bool, idle: float, batch: int):
     """Match stored notifications (for MATCH_IN_REQUEST off); run one or several."""
     import signal
     import time
 
-    from .services import payments
+    from .services import batch_matching
 
     stopping = []
     for stop_signal in (signal.SIGTERM, signal.SIGINT):  # finish the current one, then stop
@@ -207,28 +209,48 @@ def match_worker(once: bool, idle: float):
     matched = 0
     failures: dict[int, int] = {}
     while not stopping:
-        txn_id = payments.claim_pending()
-        if txn_id is None:
+        ids = batch_matching.claim(batch)
+        if not ids:
             db.session.rollback()
             if once:
                 break
             time.sleep(idle)
             continue
         try:
+            batch_matching.match(ids)
+            db.session.commit()
+            matched += len(ids)
+            continue
+        except Exception:  # noqa: BLE001 — the batch is retried one by one below
+            db.session.rollback()
+            current_app.logger.exception("matching a batch of %d failed; one by one", len(ids))
+        for txn_id in ids:
+            matched += _match_one(txn_id, failures, idle)
+    click.echo(f"Đã xử lý {matched} giao dịch.")
+
+
+def _match_one(txn_id: int, failures: dict[int, int], idle: float) -> int:
+    """Match one notification (the batch it was in failed): retried, then handed to a person,
+    so that one bad notification never holds up the queue."""
+    import time
+
+    from .services import payments
+
+    for _attempt in range(payments.MATCH_ATTEMPTS):
+        try:
             payments.process(txn_id)
             db.session.commit()
+            failures.pop(txn_id, None)
+            return 1
         except Exception as exc:  # noqa: BLE001 — one bad notification must not stop the queue
             db.session.rollback()
             failures[txn_id] = failures.get(txn_id, 0) + 1
             current_app.logger.exception("matching transaction %s failed", txn_id)
-            if failures[txn_id] < payments.MATCH_ATTEMPTS:
-                time.sleep(idle)  # perhaps passing (a deadlock, a restart): try again
-                continue
-            if payments.hand_over_unmatchable(txn_id, f"{type(exc).__name__}: {exc}"):
-                click.echo(f"Giao dịch {txn_id}: không ghép được sau "
-                           f"{payments.MATCH_ATTEMPTS} lần, đã chuyển vào hàng chờ xử lý.",
-                           err=True)
-            db.session.commit()
-            del failures[txn_id]
-        matched += 1
-    click.echo(f"Đã xử lý {matched} giao dịch.")
+            error = f"{type(exc).__name__}: {exc}"
+            time.sleep(idle)  # perhaps passing (a deadlock, a restart): try again
+    if payments.hand_over_unmatchable(txn_id, error):
+        click.echo(f"Giao dịch {txn_id}: không ghép được sau {payments.MATCH_ATTEMPTS} lần, "
+                   "đã chuyển vào hàng chờ xử lý.", err=True)
+    db.session.commit()
+    failures.pop(txn_id, None)
+    return 1

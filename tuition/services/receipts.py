@@ -8,10 +8,11 @@ number: a rolled-back transaction gives its number back together with its receip
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 
 from ..core import clock
 from ..core.banks import bank_by_bin
@@ -107,26 +108,40 @@ _FACTS = (
 
 def _content(allocation: Allocation, invoice: Invoice, txn: BankTransaction,
              actor: User | None, facts: Row, lines: list[list]) -> dict:
-    bank = bank_by_bin(facts.bank_bin) if facts.bank_bin else None
-    paid_before = invoice.paid_vnd - allocation.amount_vnd
+    return _content_of(
+        amount_vnd=allocation.amount_vnd, from_credit=allocation.reason == CREDIT_USE_REASON,
+        invoice_total_vnd=invoice.total_vnd, invoice_paid_vnd=invoice.paid_vnd,
+        period=invoice.period, payer_name=txn.payer_name, bank_name=txn.bank_name,
+        bank_reference=txn.bank_reference or txn.provider_txn_id, actor=actor, facts=facts,
+        bank_bin=facts.bank_bin, lines=lines)
+
+
+def _content_of(*, amount_vnd: int, from_credit: bool, invoice_total_vnd: int,
+                invoice_paid_vnd: int, period: str, payer_name: str | None,
+                bank_name: str | None, bank_reference: str, actor: User | None, facts,
+                bank_bin: str | None, lines: list[list]) -> dict:
+    """What a receipt says, frozen when issued. ``invoice_paid_vnd`` is the invoice's paid
+    amount with this receipt's money already on it; ``facts`` the school, student and class
+    (see ``_FACTS``); ``bank_bin`` the receiving account's bank."""
+    bank = bank_by_bin(bank_bin) if bank_bin else None
+    paid_before = invoice_paid_vnd - amount_vnd
     return {
         "school_name": facts.name,
         "school_address": facts.address,
         "school_tax_code": facts.tax_code or "",
         "school_phone": facts.phone or "",
-        "payer_name": facts.guardian_name or txn.payer_name or "",
+        "payer_name": facts.guardian_name or payer_name or "",
         "student_name": facts.full_name,
         "student_code": facts.code,
         "class_name": facts.class_name,
-        "period_label": parse_period(invoice.period).label,
+        "period_label": parse_period(period).label,
         "lines": lines,
-        "invoice_total_vnd": invoice.total_vnd,
+        "invoice_total_vnd": invoice_total_vnd,
         "paid_before_vnd": paid_before,
-        "balance_after_vnd": max(invoice.total_vnd - paid_before - allocation.amount_vnd, 0),
-        "method": "Chuyển khoản" + (" (trừ tiền nộp thừa)"
-                                     if allocation.reason == CREDIT_USE_REASON else ""),
-        "bank_name": (bank.short_name if bank else txn.bank_name) or "",
-        "bank_reference": txn.bank_reference or txn.provider_txn_id,
+        "balance_after_vnd": max(invoice_total_vnd - paid_before - amount_vnd, 0),
+        "method": "Chuyển khoản" + (" (trừ tiền nộp thừa)" if from_credit else ""),
+        "bank_name": (bank.short_name if bank else bank_name) or "",
+        "bank_reference": bank_reference,
         "issued_by": actor.name or actor.email if actor else "Tự động",
     }
 
@@ -161,6 +176,116 @@ def issue(allocation: Allocation, *, actor: User | None = None,
     db.session.add(receipt)
     db.session.flush()
     return receipt
+
+
+@dataclass(frozen=True)
+class ToIssue:
+    """One receipt to issue in bulk (see :func:`issue_many`): an allocation to an invoice
+    just made by automatic matching, with what the receipt needs of its invoice and payment.
+    ``invoice_paid_vnd`` already includes this allocation."""
+
+    allocation_id: int
+    amount_vnd: int
+    invoice_id: int
+    school_id: int
+    student_id: int
+    invoice_total_vnd: int
+    invoice_paid_vnd: int
+    period: str
+    bank_account_id: int | None
+    payer_name: str | None
+    bank_name: str | None
+    bank_reference: str
+
+
+def issue_many(items: list[ToIssue]) -> int:
+    """Number and store the receipts of many automatic allocations at once: their facts in one
+    query, each school's numbers in one counter update (taken in a block, so still gapless and
+    in allocation order), one bulk insert. Returns how many receipts were issued."""
+    if not items:
+        return 0
+    facts: dict[int, tuple[Row, list[list]]] = {}
+    rows = db.session.execute(_FACTS_MANY, {
+        "invoice_ids": sorted({item.invoice_id for item in items})}).all()
+    for row in rows:
+        fact, lines = facts.setdefault(row.invoice_id, (row, []))
+        if row.description is not None:
+            lines.append([row.description, row.amount_vnd])
+    banks = dict(db.session.execute(
+        select(BankAccount.id, BankAccount.bin).where(BankAccount.id.in_(
+            {item.bank_account_id for item in items if item.bank_account_id}))).all())
+    now = clock.now_utc()
+    per_school: dict[int, list[ToIssue]] = {}
+    for item in items:
+        per_school.setdefault(item.school_id, []).append(item)
+    receipts = []
+    for school_id, school_items in sorted(per_school.items()):
+        first = facts[school_items[0].invoice_id][0]
+        series, template_symbol, last = _take_numbers(
+            school_id, first.receipt_series_letters, first.receipt_template, now,
+            len(school_items))
+        number = last - len(school_items)
+        for item in school_items:
+            number += 1
+            fact, lines = facts[item.invoice_id]
+            token = secrets.token_urlsafe(12)
+            receipts.append({
+                "school_id": school_id, "series": series, "template_symbol": template_symbol,
+                "number": number, "allocation_id": item.allocation_id,
+                "invoice_id": item.invoice_id, "student_id": item.student_id,
+                "amount_vnd": item.amount_vnd, "verify_token": token,
+                "lookup_code": lookup_code(token), "issued_by_id": None, "issued_at": now,
+                "status": "valid", "replaces_id": None,
+                "content": _content_of(
+                    amount_vnd=item.amount_vnd, from_credit=False,
+                    invoice_total_vnd=item.invoice_total_vnd,
+                    invoice_paid_vnd=item.invoice_paid_vnd, period=item.period,
+                    payer_name=item.payer_name, bank_name=item.bank_name,
+                    bank_reference=item.bank_reference, actor=None, facts=fact,
+                    bank_bin=banks.get(item.bank_account_id), lines=lines),
+            })
+    db.session.execute(insert(Receipt.__table__), receipts)
+    return len(receipts)
+
+
+def _take_numbers(school_id: int, letters: str, template: str, when: datetime,
+                  count: int) -> tuple[str, str, int]:
+    """Take ``count`` numbers of the school's series at once: (series, template, last number
+    taken). Locks the counter row like :func:`_next_number`."""
+    series = f"{letters}-{when.astimezone(VIETNAM):%y}"
+    key = {"for_school": school_id, "for_series": series, "count": count}
+    row = db.session.execute(_TAKE_NUMBERS, key).first()
+    if row is None:
+        db.session.execute(
+            sql.insert(_SERIES)
+            .values(school_id=school_id, series=series, template_symbol=template,
+                    last_number=0)
+            .on_conflict_do_nothing()
+        )
+        row = db.session.execute(_TAKE_NUMBERS, key).one()
+    return series, row.template_symbol, row.last_number
+
+
+_TAKE_NUMBERS = (
+    update(_SERIES)
+    .where(_SERIES.c.school_id == bindparam("for_school"),
+           _SERIES.c.series == bindparam("for_series"))
+    .values(last_number=_SERIES.c.last_number + bindparam("count"))
+    .returning(_SERIES.c.template_symbol, _SERIES.c.last_number)
+)
+_FACTS_MANY = (
+    select(Invoice.id.label("invoice_id"), School.name, School.address, School.tax_code,
+           School.phone, School.receipt_series_letters, School.receipt_template,
+           Student.full_name, Student.code, Student.guardian_name,
+           Classroom.name.label("class_name"), InvoiceLine.description, InvoiceLine.amount_vnd)
+    .select_from(Invoice)
+    .join(School, School.id == Invoice.school_id)
+    .join(Student, Student.id == Invoice.student_id)
+    .join(Classroom, Classroom.id == Student.classroom_id)
+    .outerjoin(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+    .where(Invoice.id.in_(bindparam("invoice_ids", expanding=True)))
+    .order_by(Invoice.id, InvoiceLine.position)
+)
 
 
 def issue_new(txn: BankTransaction,
