@@ -199,7 +199,7 @@ def stop(server: subprocess.Popen) -> None:
 
 
 def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float,
-          processes=lambda: {}, rate: float | None = None):
+          processes=lambda: {}, rate: float | None = None, path: str = "/webhooks/sepay"):
     """Send every body once over ``concurrency`` keep-alive connections.
 
     Without ``rate``, each connection sends its next request as soon as it has the answer (the
@@ -226,7 +226,7 @@ def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float,
         mine = []
         try:
             for raw in warm_up:
-                conn.request("POST", "/webhooks/sepay", body=raw, headers=headers)
+                conn.request("POST", path, body=raw, headers=headers)
                 conn.getresponse().read()
             start.wait()
             while time.monotonic() < deadline:
@@ -240,7 +240,7 @@ def drive(port: int, bodies: list[bytes], concurrency: int, max_seconds: float,
                     if due > began:
                         time.sleep(due - began)
                     began = due
-                conn.request("POST", "/webhooks/sepay", body=raw, headers=headers)
+                conn.request("POST", path, body=raw, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 mine.append((response.status, time.perf_counter() - began))

@@ -1,0 +1,234 @@
+"""Matching in batches (issue 10): webhooks beside the one-row-insert ceiling, end-to-end
+matched throughput with batches against one notification per transaction, and how fast the
+backlog of a 10-second burst empties.
+
+Run from the repository root (PostgreSQL on 127.0.0.1:5432, trust auth)::
+
+    .venv/bin/python bench/bench_batch_matching.py              # loads the school once (slow)
+    .venv/bin/python bench/bench_batch_matching.py --reuse-seed # copies the loaded database
+
+The conditions of the issue: PostgreSQL; gunicorn with 2 sync workers; 2 match workers; 16
+keep-alive connections of load, as fast as answered, from this process (on the same cores);
+every notification pays a tenth of an open invoice (ten notifications per invoice, so the
+matcher meets the same invoice again and again). Phases, each on a fresh copy of the loaded
+database (the demo school with 2,000 students and about 6,700 open invoices):
+
+1. ceiling: ``bench/ceiling_app.py`` (one INSERT and commit per request, same Flask,
+   SQLAlchemy, psycopg and gunicorn) takes ``--requests`` bodies;
+2. project, one by one: tuition's webhook in queue mode takes the same number of
+   notifications while 2 match workers run with ``--batch 1`` (one notification per
+   transaction, what matching did before batches); end-to-end throughput = notifications /
+   (first request -> queue empty);
+3. project, batches: the same with ``--batch`` (default 200);
+4. burst: with batches, load for 10 s, then the time until the queue is empty.
+
+It checks that every accepted notification was stored and matched and that the ledger
+verifies; exit 1 if not. The figures are for the whole stack on this machine's cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_webhooks as bw  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from tuition.app import create_app  # noqa: E402
+from tuition.extensions import db  # noqa: E402
+from tuition.models import BankTransaction, School  # noqa: E402
+from tuition.services import ledger  # noqa: E402
+
+CONNECTIONS = 16
+
+
+def tenths(invoices: list[tuple[str, int]], count: int, rng: random.Random) -> list[bytes]:
+    """``count`` notifications, each paying a tenth of an invoice (ten per invoice)."""
+    payable = [inv for inv in invoices if inv[1] % 10 == 0 and inv[1] >= 10_000]
+    chosen = rng.sample(payable, min(len(payable), -(-count // 10)))
+    memos = [(f"MBVCB.{rng.randrange(10**10)}.{code} hoc phi dot {part}", balance // 10)
+             for code, balance in chosen for part in range(1, 11)][:count]
+    rng.shuffle(memos)
+    return [bw.body(memo, amount) for memo, amount in memos]
+
+
+def gunicorn(app_path: str, url: str, port: int, workers: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "--workers", str(workers), "--worker-class", "sync",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "5",
+         app_path], cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "TUITION_SECRET_KEY": bw.SECRET,
+             "TUITION_MATCH_IN_REQUEST": "false"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            import urllib.request
+
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    bw.stop(server)
+    raise SystemExit(f"{app_path} did not answer /healthz within 30 s")
+
+
+def match_workers(url: str, count: int, batch: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "tuition", "match-worker",
+         "--idle", "0.05", "--batch", str(batch)], cwd=ROOT, stdout=subprocess.DEVNULL,
+        env={**os.environ, "DATABASE_URL": url, "TUITION_SECRET_KEY": bw.SECRET})
+        for _ in range(count)]
+
+
+def fresh_copy(args) -> tuple[str, object, list]:
+    url = bw.recreate_database(args.server, args.database, template=f"{args.database}_seed")
+    os.environ["DATABASE_URL"] = url
+    app = create_app({"SECRET_KEY": bw.SECRET})
+    with app.app_context():
+        invoices = bw.open_invoices()
+        db.session.rollback()
+    return url, app, invoices
+
+
+def counts(app) -> tuple[int, int]:
+    """(notifications stored, still waiting to be matched)."""
+    with app.app_context():
+        stored = db.session.scalar(select(func.count()).select_from(BankTransaction))
+        waiting = db.session.scalar(select(func.count()).select_from(BankTransaction).where(
+            BankTransaction.status == "received"))
+        db.session.rollback()
+        return stored, waiting
+
+
+def wait_empty(app, timeout: float = 600) -> float:
+    """Seconds until no notification waits (polled every 50 ms)."""
+    began = time.perf_counter()
+    while counts(app)[1] and time.perf_counter() - began < timeout:
+        time.sleep(0.05)
+    return time.perf_counter() - began
+
+
+def project_phase(args, batch: int, *, seconds: float | None = None) -> dict:
+    """Webhooks under load with match workers running; see the module doc."""
+    url, app, invoices = fresh_copy(args)
+    before, _ = counts(app)
+    bodies = tenths(invoices, args.requests if seconds is None else 60_000,
+                    random.Random(2026 + batch))
+    port = bw.free_port()
+    server = gunicorn("wsgi:app", url, port, 2)
+    matchers = match_workers(url, 2, batch)
+    time.sleep(3)  # their start-up stays out of the timed part
+    try:
+        began = time.perf_counter()
+        results, wall, warm, _cpu = bw.drive(port, bodies, CONNECTIONS,
+                                             seconds if seconds else args.max_seconds)
+        load_end = time.perf_counter()
+        backlog = counts(app)[1]
+        drained = wait_empty(app)
+        end_to_end = time.perf_counter() - began
+    finally:
+        for matcher in matchers:
+            matcher.send_signal(signal.SIGTERM)
+        for matcher in matchers:
+            matcher.wait(timeout=60)
+        bw.stop(server)
+    stored, waiting = counts(app)
+    accepted = sum(1 for status, _ in results if status == 200)
+    with app.app_context():
+        report = ledger.verify_school(db.session.scalar(select(School).where(
+            School.code == "DEMO")))
+        db.session.rollback()
+        db.engine.dispose()
+    latencies = sorted(s * 1000 for _, s in results)
+    return {"requests": len(results), "rate": len(results) / wall,
+            "p99": bw.percentile(latencies, 0.99), "accepted": accepted,
+            "stored": stored - before - warm, "waiting": waiting, "backlog": backlog,
+            "drained": drained, "matched_rate": (stored - before) / end_to_end,
+            "load_seconds": load_end - began, "ledger": report}
+
+
+def ceiling_phase(args) -> dict:
+    url, app, invoices = fresh_copy(args)
+    with app.app_context():
+        db.engine.dispose()
+    bodies = tenths(invoices, args.requests, random.Random(1))
+    port = bw.free_port()
+    server = gunicorn("bench.ceiling_app:app", url.replace("postgresql://",
+                                                           "postgresql+psycopg://", 1), port, 2)
+    try:
+        results, wall, _warm, _cpu = bw.drive(port, bodies, CONNECTIONS, args.max_seconds,
+                                              path="/insert")
+    finally:
+        bw.stop(server)
+    latencies = sorted(s * 1000 for _, s in results)
+    return {"requests": len(results), "rate": len(results) / wall,
+            "p99": bw.percentile(latencies, 0.99)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--database", default="tuition_bench_batch")
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--max-seconds", type=float, default=120)
+    parser.add_argument("--reuse-seed", action="store_true")
+    args = parser.parse_args()
+
+    seed = f"{args.database}_seed"
+    if not (args.reuse_seed and bw.database_exists(args.server, seed)):
+        t0 = time.perf_counter()
+        url = bw.recreate_database(args.server, args.database)
+        os.environ["DATABASE_URL"] = url
+        bw.migrate(url)
+        app = create_app({"SECRET_KEY": bw.SECRET})
+        loaded = bw.load_school(app)
+        with app.app_context():
+            db.engine.dispose()
+        bw.recreate_database(args.server, seed, template=args.database)
+        print(f"setup: loaded {len(loaded)} open invoices in {time.perf_counter() - t0:.0f} s")
+
+    ceiling = ceiling_phase(args)
+    one = project_phase(args, 1)
+    many = project_phase(args, args.batch)
+    burst = project_phase(args, args.batch, seconds=10)
+
+    print(f"\n{os.cpu_count()} CPUs shared by the load generator ({CONNECTIONS} connections), "
+          "gunicorn (2 sync workers), 2 match workers and PostgreSQL; every notification pays a "
+          "tenth of an invoice")
+    print(f"{'phase':<34} {'requests':>8} {'req/s':>7} {'p99 ms':>7} {'matched/s':>10}")
+    print(f"{'ceiling: one-row insert':<34} {ceiling['requests']:>8} {ceiling['rate']:>7.0f} "
+          f"{ceiling['p99']:>7.1f} {'':>10}")
+    for label, run in (("webhooks, workers --batch 1", one),
+                       (f"webhooks, workers --batch {args.batch}", many),
+                       (f"10 s burst, --batch {args.batch}", burst)):
+        print(f"{label:<34} {run['requests']:>8} {run['rate']:>7.0f} {run['p99']:>7.1f} "
+              f"{run['matched_rate']:>10.0f}")
+    ratio = many["rate"] / ceiling["rate"]
+    speedup = many["matched_rate"] / one["matched_rate"]
+    print(f"\nwebhooks / ceiling: {ratio:.2f} (target >= 0.80)")
+    print(f"end-to-end matched, batches / one by one: {speedup:.2f}x (target >= 2)")
+    print(f"burst: {burst['backlog']} waiting when the 10 s load stopped, queue empty "
+          f"{burst['drained']:.1f} s later (target <= 5 s)")
+    ok = True
+    for label, run in (("one by one", one), ("batches", many), ("burst", burst)):
+        if run["stored"] != run["accepted"] or run["waiting"] or not run["ledger"].ok:
+            ok = False
+            print(f"CHECK FAILED ({label}): stored {run['stored']}, accepted {run['accepted']}, "
+                  f"waiting {run['waiting']}, ledger {run['ledger'].problems[:3]}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
