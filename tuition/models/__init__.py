@@ -2,12 +2,16 @@
 
 from .audit import AuditEvent
 from .billing import BillingRun, Invoice, InvoiceLine
+from .cash import CashClosing, CashDeposit, CashEntry, DocumentCounter
 from .fees import Adjustment, Enrolment, Exemption, FeeItem
 from .payments import Allocation, BankTransaction
 from .receipts import Receipt, ReceiptSeries
+from .refunds import PaymentVoucher
 from .school import BankAccount, Classroom, School
 from .student import Student
 from .user import User
+from .virtual_accounts import VirtualAccount
+from .year_turns import YearTurn
 
 __all__ = [
     "Adjustment",
@@ -16,15 +20,22 @@ __all__ = [
     "BankAccount",
     "BankTransaction",
     "BillingRun",
+    "CashClosing",
+    "CashDeposit",
+    "CashEntry",
     "Classroom",
+    "DocumentCounter",
     "Enrolment",
     "Exemption",
     "FeeItem",
     "Invoice",
     "InvoiceLine",
+    "PaymentVoucher",
     "Receipt",
     "ReceiptSeries",
     "School",
     "Student",
     "User",
+    "VirtualAccount",
+    "YearTurn",
 ]

@@ -36,7 +36,7 @@ from ..models import (
     Student,
     User,
 )
-from . import audit, credits, receipts, sql
+from . import audit, cash_deposits, credits, receipts, refunds, sql, virtual_accounts
 from .access import require_manage
 from .errors import Conflict, Invalid, not_found
 
@@ -120,7 +120,7 @@ def _store_statement(dialect: str):
     table = BankTransaction.__table__
     columns = ("provider", "provider_txn_id", "school_id", "bank_account_id", "account_number",
                "direction", "amount_vnd", "memo", "bank_reference", "occurred_at",
-               "payer_account", "payer_name", "bank_name", "raw", "status")
+               "payer_account", "payer_name", "bank_name", "raw", "status", "virtual_account")
     return (
         sql.insert_for(dialect, table)
         .values({**{name: bindparam(name, type_=table.c[name].type) for name in columns},
@@ -160,6 +160,7 @@ def store(notification: BankNotification, raw: str | bytes, *,
         "bank_name": notification.bank_name,
         "raw": raw,
         "status": "received",
+        "virtual_account": notification.virtual_account,
     }
     table = BankTransaction.__table__
     connection = db.session.connection()
@@ -203,10 +204,15 @@ def process(transaction_id: int) -> BankTransaction:
     credited = None
     if txn.direction == "out":
         txn.status, txn.status_reason = "ignored", "outgoing"
+        refunds.recognise_outgoing(txn)
     elif txn.school_id is None:
         txn.status, txn.status_reason = REVIEW, "unknown_account"
+    elif txn.virtual_account:
+        made, credited = virtual_accounts.allocate(txn, prefix)
     else:
         made, credited = _match(txn, prefix)
+        if txn.status_reason == "no_known_code":
+            cash_deposits.recognise(txn)
     db.session.flush()
     # A transaction still "received" has no allocations (matching commits them together with
     # its new status), so the invoice allocations just made are all that need receipts.
@@ -646,6 +652,7 @@ def payment_json(txn: BankTransaction) -> dict:
         "occurred_at": txn.occurred_at.isoformat(sep=" "),
         "payer_name": txn.payer_name,
         "payer_account": txn.payer_account,
+        "virtual_account": txn.virtual_account,
         "status": txn.status,
         "status_reason": txn.status_reason,
         "unallocated_vnd": unallocated_vnd(txn),

@@ -104,6 +104,10 @@ _FACTS = (
 )
 
 
+#: How money that did not come by transfer is named on a receipt.
+_METHODS = {"cash": "Tiền mặt", "opening": "Trừ số dư có đầu kỳ chuyển sang"}
+
+
 def _content(allocation: Allocation, invoice: Invoice, txn: BankTransaction,
              actor: User | None, facts: Row, lines: list[list]) -> dict:
     bank = bank_by_bin(facts.bank_bin) if facts.bank_bin else None
@@ -113,7 +117,9 @@ def _content(allocation: Allocation, invoice: Invoice, txn: BankTransaction,
         "school_address": facts.address,
         "school_tax_code": facts.tax_code or "",
         "school_phone": facts.phone or "",
-        "payer_name": facts.guardian_name or txn.payer_name or "",
+        # Cash is handed over by someone the desk names; a transfer's is the guardian.
+        "payer_name": (txn.payer_name if txn.provider == "cash" else
+                       facts.guardian_name or txn.payer_name) or "",
         "student_name": facts.full_name,
         "student_code": facts.code,
         "class_name": facts.class_name,
@@ -122,10 +128,15 @@ def _content(allocation: Allocation, invoice: Invoice, txn: BankTransaction,
         "invoice_total_vnd": invoice.total_vnd,
         "paid_before_vnd": paid_before,
         "balance_after_vnd": max(invoice.total_vnd - paid_before - allocation.amount_vnd, 0),
-        "method": "Chuyển khoản" + (" (trừ tiền nộp thừa)"
-                                     if allocation.reason == CREDIT_USE_REASON else ""),
-        "bank_name": (bank.short_name if bank else txn.bank_name) or "",
-        "bank_reference": txn.bank_reference or txn.provider_txn_id,
+        "method": _METHODS.get(txn.provider, "Chuyển khoản") + (
+            " (trừ tiền nộp thừa)" if allocation.reason == CREDIT_USE_REASON
+            and txn.provider != "opening" else ""),
+        "bank_name": "" if txn.provider in _METHODS else
+        (bank.short_name if bank else txn.bank_name) or "",
+        # Cash: the phiếu thu number; a credit brought in has no reference of its own.
+        "bank_reference": (txn.provider_txn_id.partition("/")[2] if txn.provider == "cash"
+                           else "" if txn.provider == "opening"
+                           else txn.bank_reference or txn.provider_txn_id),
         "issued_by": actor.name or actor.email if actor else "Tự động",
     }
 

@@ -29,9 +29,14 @@ MENU = [
     ("staff.review", _l("Chờ xử lý")),
     ("staff.payments", _l("Giao dịch")),
     ("staff.receipts", _l("Biên lai")),
+    ("staff.cash_desk", _l("Thu tiền mặt")),
+    ("staff.cash_book", _l("Sổ quỹ")),
+    ("staff.refunds", _l("Hoàn tiền")),
     ("staff.statements", _l("Sao kê")),
     ("staff.reminders", _l("Nhắc nộp")),
     ("staff.arrears", _l("Công nợ")),
+    ("staff.virtual_accounts", _l("TK định danh")),
+    ("staff.year_turn", _l("Năm học")),
     ("staff.settings", _l("Cài đặt")),
     ("staff.audit", _l("Nhật ký")),
 ]
@@ -88,4 +93,14 @@ def home():
 
 
 # The areas register their views on ``bp``; imported last because they import ``bp``.
-from . import billing, payments, receipts, reports, settings, students  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    billing,
+    cash,
+    payments,
+    receipts,
+    refunds,
+    reports,
+    school_year,
+    settings,
+    students,
+)

@@ -96,6 +96,8 @@ def period_label(key: str) -> str:
     if period.kind == "month":
         year, month = period.months[0]
         return _("Tháng %(month)d/%(year)d", month=month, year=year)
+    if period.kind == "opening":
+        return _("Số dư đầu kỳ năm học %(years)s", years=key[:9])
     first = period.months[0][0] if period.kind == "year" else int(key[:4])
     years = f"{first}-{first + 1}"
     if period.kind == "term":

@@ -19,6 +19,9 @@ from . import bp, load_school
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 GROUPS = {"": _l("Từng học sinh"), "class": _l("Theo lớp"), "grade": _l("Theo khối"),
           "fee_item": _l("Theo khoản thu")}
+CHANNEL_LABELS = {"transfer": _l("Chuyển khoản có mã thanh toán"),
+                  "virtual_account": _l("Tài khoản định danh"),
+                  "statement": _l("Sao kê ngân hàng"), "cash": _l("Tiền mặt")}
 AGING_LABELS = {"not_due": _l("Chưa đến hạn"), "1_30": _l("Quá hạn 1–30 ngày"),
                 "31_60": _l("Quá hạn 31–60 ngày"), "over_60": _l("Quá hạn trên 60 ngày")}
 
@@ -60,7 +63,8 @@ def dashboard_page(school_code: str):
     days = data["collections_by_day"]
     peak = max((d["collected_vnd"] for d in days), default=0)
     return render_template("staff/reports/dashboard.html", data=data, periods=periods,
-                           period=period, days=days, peak=peak, aging_labels=AGING_LABELS)
+                           period=period, days=days, peak=peak, aging_labels=AGING_LABELS,
+                           channel_labels=CHANNEL_LABELS)
 
 
 @bp.get("/<school_code>/cong-no", endpoint="arrears")
