@@ -200,3 +200,14 @@ def test_notices_vietqr_and_the_parents_page_name_the_students_account(client, w
     with_vas.post("/schools/LQD/virtual-accounts/usage", json={"uses": False})
     detail = with_vas.get(f"/invoices/{code}").get_json()
     assert vietqr.parse_payload(detail["qr_payload"]).account_number == "0011001234567"
+
+
+def test_rematching_routes_by_virtual_account_not_by_memo(client, with_vas):
+    to_va(client, "963869000099", f"{with_vas.codes['HS003']}", 500_000)
+    assert with_vas.post("/schools/LQD/payments/rematch").get_json() == {"matched": 0}
+    assert invoice(with_vas, "HS003")["status"] == "open"  # the memo's code decides nothing
+    with_vas.upload("/schools/LQD/virtual-accounts/import",
+                    xlsx([("Mã học sinh", "VA"), ("HS002", "963869000099")]), "tk.xlsx")
+    assert with_vas.post("/schools/LQD/payments/rematch").get_json() == {"matched": 1}
+    assert invoice(with_vas, "HS002")["status"] == "paid"
+    assert_ledger_ok()

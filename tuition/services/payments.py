@@ -207,12 +207,8 @@ def process(transaction_id: int) -> BankTransaction:
         refunds.recognise_outgoing(txn)
     elif txn.school_id is None:
         txn.status, txn.status_reason = REVIEW, "unknown_account"
-    elif txn.virtual_account:
-        made, credited = virtual_accounts.allocate(txn, prefix)
     else:
-        made, credited = _match(txn, prefix)
-        if txn.status_reason == "no_known_code":
-            cash_deposits.recognise(txn)
+        made, credited = _route(txn, prefix)
     db.session.flush()
     # A transaction still "received" has no allocations (matching commits them together with
     # its new status), so the invoice allocations just made are all that need receipts.
@@ -220,6 +216,22 @@ def process(transaction_id: int) -> BankTransaction:
     if credited is not None and txn.status in credits.CONFIRMED:
         credits.settle([credited])
     return txn
+
+
+def _route(txn: BankTransaction, prefix: str | None = None
+           ) -> tuple[list[tuple[Allocation, Invoice]], int | None]:
+    """Book money that came into a known school's account: by the virtual account it was
+    sent to, else by the codes in its memo; a memo with no code may be the school's own cash
+    coming back from the bank (see cash_deposits)."""
+    if txn.virtual_account:
+        if prefix is None:
+            prefix = db.session.scalar(select(School.payment_prefix).where(
+                School.id == txn.school_id))
+        return virtual_accounts.allocate(txn, prefix)
+    made, credited = _match(txn, prefix)
+    if txn.status_reason == "no_known_code":
+        cash_deposits.recognise(txn)
+    return made, credited
 
 
 def _settle_credit_of(txn: BankTransaction, actor: User | None = None) -> None:
@@ -611,7 +623,7 @@ def rematch(school: School) -> int:
     for txn_id in ids:
         txn = _lock(db.session.get(BankTransaction, txn_id))
         txn.status = "received"
-        _match(txn)
+        _route(txn)
         db.session.flush()
         receipts.issue_pending(txn)
         _settle_credit_of(txn)
