@@ -340,3 +340,22 @@ def test_the_cash_book_prints_as_a_pdf(billed, at, tmp_path: Path):
     for expected in ("SỔ QUỸ TIỀN MẶT", "Ngày 05/09/2026", "PT26-000001", "PT26-000002",
                      "Lê Văn Tâm", "750.000", "Tồn cuối ngày", "Đã khóa sổ"):
         assert expected in text, expected
+
+
+def test_cash_put_on_the_wrong_invoice_is_reversed_and_placed_again(billed, at):
+    body = pay_cash(billed, amount=500_000).get_json()
+    allocation = body["payment"]["allocations"][0]["id"]
+    payment = body["payment"]["id"]
+    assert billed.post(f"/allocations/{allocation}/reversal",
+                       json={"reason": "Nhầm học sinh"}).status_code == 201
+    assert invoice(billed, "HS001")["status"] == "open"
+    # Still in the cash box: it waits to be placed, it cannot be set aside.
+    assert billed.post(f"/payments/{payment}/set-aside",
+                       json={"reason": "x"}).status_code == 409
+    assert book(billed)["closing_vnd"] == 500_000
+    placed = billed.post(f"/payments/{payment}/allocations", json={
+        "allocations": [{"invoice_code": billed.codes["HS003"], "amount_vnd": 500_000}],
+        "reason": "Đúng là tiền của Ngọc"})
+    assert placed.status_code == 201
+    assert invoice(billed, "HS003")["status"] == "paid"
+    assert_ledger_ok()

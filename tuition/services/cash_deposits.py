@@ -63,7 +63,9 @@ def record_deposit(actor: User, school: School, *, amount_vnd: int, deposited_on
     cashier = cash.cashier_for(actor, school, cashier_id)
     cash.lock_book(cashier.id)
     cash.require_open_day(school.id, cashier.id, deposited_on)
-    held = cash.book_balance(school.id, cashier.id, until=deposited_on)
+    # The box must hold it on that day and still now (later days may have spent it).
+    held = min(cash.book_balance(school.id, cashier.id, until=deposited_on),
+               cash.book_balance(school.id, cashier.id))
     if amount > held:
         raise Conflict(f"Quỹ tiền mặt của {cashier.name or cashier.email} chỉ còn {held:,} đ."
                        .replace(",", "."), f"That cash book holds only {held} dong.")

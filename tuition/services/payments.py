@@ -598,6 +598,10 @@ def set_aside(actor: User, txn: BankTransaction, *, reason: str) -> BankTransact
     if not reason:
         raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
     txn = _lock(txn)
+    if txn.provider in ("cash", "opening"):
+        # Cash is in somebody's cash box: it leaves it by a voided receipt, not by this.
+        raise Conflict("Tiền mặt không để riêng được; hãy gán lại hoặc hủy biên lai.",
+                       "Cash cannot be set aside; assign it again or void its receipt.")
     if txn.status != REVIEW or allocated_vnd(txn) != 0:
         raise Conflict("Chỉ để riêng được giao dịch đang chờ xử lý và chưa gán.",
                        "Only unassigned payments in review can be set aside.")

@@ -56,6 +56,17 @@ REASON_LABELS = {
     "outgoing": _l("Giao dịch chi ra."),
     "set_aside": _l("Đã để riêng (không phải tiền học phí)."),
     "match_failed": _l("Hệ thống không ghép tự động được (lỗi khi xử lý); cần gán tay."),
+    "cash": _l("Thu tiền mặt tại trường."),
+    "cash_void": _l("Biên lai tiền mặt đã hủy; tiền đã trả lại."),
+    "cash_deposit": _l("Tiền mặt của trường nộp vào ngân hàng (không phải tiền học phí)."),
+    "refund": _l("Chuyển khoản hoàn tiền theo phiếu chi."),
+    "opening_balance": _l("Số dư có đầu kỳ chuyển sang."),
+    "virtual_account": _l("Chuyển vào tài khoản định danh của học sinh."),
+    "virtual_account_family": _l("Chuyển vào tài khoản định danh; có trả cho anh chị em theo "
+                                 "mã trong nội dung."),
+    "virtual_account_family_short": _l("Chuyển vào tài khoản định danh; số tiền không đủ cho "
+                                       "mã anh chị em trong nội dung, cần kiểm tra."),
+    "unknown_virtual_account": _l("Tài khoản định danh không thuộc học sinh nào của trường."),
 }
 
 MAPPING_LABELS = {
