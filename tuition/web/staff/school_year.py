@@ -1,6 +1,7 @@
 """Staff pages for the school's year and its students' money: virtual accounts, the school
 year's turn (preview, then apply), opening balances, and a student's cash, refunds and
-virtual account (the partial ``staff/students/_money.html``, for the student page)."""
+virtual account (the partial ``staff/students/_money.html``, for the student page: render it
+with ``**student_money.summary(user, school, student)``)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,13 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from ...core import clock
 from ...extensions import db
 from ...importing.opening_balances import OpeningBalancesInvalid, parse_opening_balances
 from ...importing.tabular import ImportFileError
 from ...importing.virtual_accounts import VirtualAccountsInvalid, parse_virtual_accounts
-from ...models import Allocation, BankTransaction, CashEntry, Invoice, PaymentVoucher, Receipt
-from ...services import credits, opening_balances, students, virtual_accounts, year_turn
+from ...services import opening_balances, student_money, students, virtual_accounts, year_turn
 from ...services.errors import Invalid, ServiceError
 from ...services.students import current_school_year
 from . import bp, load_school
@@ -202,49 +201,6 @@ def opening_balances_import(school_code: str):
 # ----------------------------------------------------------------------------- a student
 
 
-def student_money(school, student) -> dict:
-    """What the partial ``staff/students/_money.html`` shows of a student: the virtual
-    account, cash paid at the desk (with receipts), refunds, the credit held, and open
-    invoices with last year's marked as such."""
-    cash_rows = db.session.execute(
-        select(BankTransaction, CashEntry.document)
-        .join(CashEntry, (CashEntry.transaction_id == BankTransaction.id)
-              & (CashEntry.kind == "in"))
-        .where(BankTransaction.provider == "cash",
-               BankTransaction.id.in_(select(Allocation.transaction_id).where(
-                   Allocation.student_id == student.id)
-                   .union(select(Allocation.transaction_id)
-                          .join(Invoice, Invoice.id == Allocation.invoice_id)
-                          .where(Invoice.student_id == student.id))))
-        .order_by(BankTransaction.occurred_at.desc())).all()
-    receipts_of = {}
-    if cash_rows:
-        for receipt, txn_id in db.session.execute(
-            select(Receipt, Allocation.transaction_id)
-            .join(Allocation, Allocation.id == Receipt.allocation_id)
-            .where(Allocation.transaction_id.in_([t.id for t, _d in cash_rows]),
-                   Receipt.student_id == student.id).order_by(Receipt.id)):
-            receipts_of.setdefault(txn_id, []).append(receipt)
-    open_invoices = list(db.session.scalars(
-        select(Invoice).where(Invoice.student_id == student.id,
-                              Invoice.status.in_(("open", "partial")))
-        .order_by(Invoice.due_date, Invoice.id)))
-    current = student.classroom.school_year
-    return {
-        "money_student": student,
-        "virtual_account": virtual_accounts.account_of(student.id),
-        "uses_virtual_accounts": school.uses_virtual_accounts,
-        "cash_payments": [(txn, document, receipts_of.get(txn.id, []))
-                          for txn, document in cash_rows],
-        "vouchers": list(db.session.scalars(
-            select(PaymentVoucher).where(PaymentVoucher.student_id == student.id)
-            .order_by(PaymentVoucher.id.desc()))),
-        "credit_vnd": credits.balance_vnd(student.id),
-        "open_invoices": [(inv, year_turn.earlier_year(inv.period, current))
-                          for inv in open_invoices],
-    }
-
-
 @bp.get("/<school_code>/hoc-sinh/<student_code>/tien", endpoint="student_money")
 def student_money_page(school_code: str, student_code: str):
     school = load_school(school_code)
@@ -252,4 +208,5 @@ def student_money_page(school_code: str, student_code: str):
     if student is None:
         abort(404)
     return render_template("staff/school_year/student_money.html",
-                           **student_money(school, student), local_time=local_time)
+                           **student_money.summary(g.user, school, student),
+                           local_time=local_time)
