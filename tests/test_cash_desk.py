@@ -359,3 +359,11 @@ def test_cash_put_on_the_wrong_invoice_is_reversed_and_placed_again(billed, at):
     assert placed.status_code == 201
     assert invoice(billed, "HS003")["status"] == "paid"
     assert_ledger_ok()
+
+
+def test_a_strangers_cash_book_is_not_shown(billed, at, make_school, make_user):
+    other = make_school("KHAC", prefix="KH", account="0099887766")
+    stranger, _token = make_user("accountant", other)
+    assert billed.get(f"/schools/LQD/cash-book?cashier_id={stranger.id}").status_code == 404
+    assert billed.post("/schools/LQD/cash-book/close", json={
+        "date": "2026-09-05", "counted_vnd": 0, "cashier_id": stranger.id}).status_code == 404

@@ -143,6 +143,17 @@ def cashiers(school: School) -> list[User]:
         .order_by(User.name, User.email)))
 
 
+def book_holder(actor: User, school: School, cashier_id: int | None) -> User:
+    """Whose cash book to show or sign: the actor's, or that of someone who may hold this
+    school's cash (never a stranger's name for the asking)."""
+    if cashier_id is None or cashier_id == actor.id:
+        return actor
+    holder = next((user for user in cashiers(school) if user.id == cashier_id), None)
+    if holder is None:
+        raise not_found("sổ quỹ của người này", "Cash book")
+    return holder
+
+
 def lock_book(cashier_id: int) -> None:
     """Lock one person's cash book (their user row; NO KEY UPDATE, so rows that merely
     refer to the user are not held up). Taken after the transaction and before the students."""

@@ -12,7 +12,7 @@ from ..core import clock
 from ..extensions import db
 from ..importing.opening_balances import parse_opening_balances
 from ..importing.virtual_accounts import parse_virtual_accounts
-from ..models import BankTransaction, CashDeposit, User
+from ..models import BankTransaction, CashDeposit
 from ..services import (
     cash,
     cash_deposits,
@@ -107,9 +107,7 @@ def record_cash_bulk(code: str):
 def _book_args(school):
     day = request.args.get("date")
     cashier_id = request.args.get("cashier_id", "")
-    cashier = db.session.get(User, int(cashier_id)) if cashier_id.isdigit() else g.user
-    if cashier is None:
-        raise not_found("người giữ quỹ", "Cashier")
+    cashier = cash.book_holder(g.user, school, int(cashier_id) if cashier_id.isdigit() else None)
     return cashier, _date(day, "date") if day else clock.today_vn()
 
 
@@ -150,10 +148,8 @@ def close_cash_book(code: str):
     """Sign off a day: ``date``, ``counted_vnd``, optional ``cashier_id`` and ``note``."""
     school = _school(code, manage=True)
     data = json_body()
-    cashier_id = _optional_int(data.get("cashier_id"), "cashier_id")
-    cashier = db.session.get(User, cashier_id) if cashier_id else g.user
-    if cashier is None:
-        raise not_found("người giữ quỹ", "Cashier")
+    cashier = cash.book_holder(g.user, school, _optional_int(data.get("cashier_id"),
+                                                              "cashier_id"))
     closing = cash.close_day(g.user, school, cashier, _date(data.get("date"), "date"),
                              counted_vnd=data.get("counted_vnd"),
                              note=str(data.get("note") or ""))

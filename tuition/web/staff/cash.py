@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from ...core import clock
 from ...extensions import db
-from ...models import BankTransaction, CashDeposit, User
+from ...models import BankTransaction, CashDeposit
 from ...services import cash, cash_deposits, credits, receipts, students
 from ...services.errors import Invalid, not_found
 from . import bp, load_school
@@ -78,6 +78,7 @@ def _desk_page(school, *, error: str | None = None, form: dict | None = None,
     return render_template(
         "staff/cash/desk.html", student=student, code=code, open_invoices=open_invoices,
         due_vnd=sum(i.balance_vnd for i in open_invoices), credit_vnd=credit, form=form,
+        chosen=request.form.getlist("invoices"),
         cashiers=cash.cashiers(school), recent=recent, error=error,
         now=clock.now_vn().strftime("%Y-%m-%dT%H:%M"), kind_labels=KIND_LABELS,
     ), status
@@ -201,10 +202,7 @@ def cash_class_record(school_code: str):
 
 def _book_page(school, *, error: str | None = None, status: int = 200):
     day = _day()
-    cashier_id = _cashier_id() or g.user.id
-    cashier = db.session.get(User, cashier_id)
-    if cashier is None:
-        abort(404)
+    cashier = cash.book_holder(g.user, school, _cashier_id())
     book = cash.cash_book(g.user, school, cashier, day)
     deposits = cash_deposits.list_deposits(school)
     waiting = {d.id: cash_deposits.candidates(d) for d in deposits if d.transaction_id is None}
@@ -230,9 +228,7 @@ def cash_book_pdf(school_code: str):
 
     school = load_school(school_code)
     day = _day()
-    cashier = db.session.get(User, _cashier_id() or g.user.id)
-    if cashier is None:
-        abort(404)
+    cashier = cash.book_holder(g.user, school, _cashier_id())
     out = io.BytesIO()
     render_cash_book(cash.book_document(cash.cash_book(g.user, school, cashier, day)), out)
     out.seek(0)
@@ -249,9 +245,7 @@ def _back_to_book(school, day: date, cashier_id: int):
 def cash_book_close(school_code: str):
     school = load_school(school_code, manage=True)
     day = _day()
-    cashier = db.session.get(User, _cashier_id() or g.user.id)
-    if cashier is None:
-        abort(404)
+    cashier = cash.book_holder(g.user, school, _cashier_id())
     try:
         closing = cash.close_day(g.user, school, cashier, day,
                                  counted_vnd=_counted(request.form.get("counted")),
