@@ -168,7 +168,17 @@ def verify_ledger(school_code):
             f"{format_vnd(report.on_invoices_vnd)} + dư có {format_vnd(report.on_credit_vnd)} + "
             f"hoàn {format_vnd(report.refunded_vnd)} + để riêng "
             f"{format_vnd(report.set_aside_vnd)} + chờ xử lý "
-            f"{format_vnd(report.awaiting_review_vnd)}"
+            f"{format_vnd(report.awaiting_review_vnd)} + tiền của trường nộp lại "
+            f"{format_vnd(report.own_money_vnd)} + biên lai tiền mặt đã hủy "
+            f"{format_vnd(report.cash_voided_vnd)}"
+        )
+        click.echo(
+            f"    trong đó tiền mặt {format_vnd(report.cash_vnd)}, số dư có đầu kỳ "
+            f"{format_vnd(report.opening_credit_vnd)}; phiếu chi "
+            f"{format_vnd(report.vouchers_vnd)}; tồn quỹ tiền mặt "
+            f"{format_vnd(report.cash_in_hand_vnd)}; kết chuyển năm học: nợ "
+            f"{format_vnd(report.carried_debt_vnd)}, dư có "
+            f"{format_vnd(report.carried_credit_vnd)}"
         )
         for problem in report.problems:
             click.echo(f"  - {problem}", err=True)

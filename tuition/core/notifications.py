@@ -53,6 +53,9 @@ class BankNotification:
     payer_account: str | None
     payer_name: str | None
     bank_name: str | None
+    #: The virtual account (tài khoản định danh) the money was sent to, if the bank or the
+    #: aggregator gave one: SePay ``subAccount``, Casso ``virtualAccountNumber``. Upper-cased.
+    virtual_account: str | None = None
 
 
 class NotificationError(ValueError):
@@ -182,6 +185,23 @@ def _memo(obj: dict[str, Any], field: str) -> str:
     return _check_text(field, value)
 
 
+#: Longest virtual account kept; real ones are bank account numbers (<= 19) or short codes.
+MAX_VIRTUAL_ACCOUNT = 40
+
+
+def _virtual_account(obj: dict[str, Any], field: str) -> str | None:
+    """A virtual account number, upper-cased, or None when missing or blank."""
+    value = _optional_text(obj, field)
+    if value is None:
+        return None
+    if len(value) > MAX_VIRTUAL_ACCOUNT or not value.isprintable():
+        raise NotificationError(
+            f"Trường '{field}' không phải số tài khoản định danh hợp lệ",
+            f"Field '{field}' is not a valid virtual account number",
+        )
+    return value.upper()
+
+
 def _integer(obj: dict[str, Any], field: str) -> int:
     value = obj.get(field)
     if value is None:
@@ -255,6 +275,7 @@ def parse_sepay(raw_body: bytes) -> BankNotification:
         payer_account=None,
         payer_name=None,
         bank_name=_optional_text(body, "gateway"),
+        virtual_account=_virtual_account(body, "subAccount"),
     )
 
 
@@ -362,6 +383,7 @@ def parse_casso(raw_body: bytes) -> BankNotification:
         payer_account=_optional_text(data, "counterAccountNumber"),
         payer_name=_optional_text(data, "counterAccountName"),
         bank_name=_optional_text(data, "bankName"),
+        virtual_account=_virtual_account(data, "virtualAccountNumber"),
     )
 
 

@@ -1,6 +1,9 @@
 """Billing periods: a month (``2026-09``), a term (``2026-2027-HK1``) or a school year
 (``2026-2027``), and how many units of a fee item each one bills.
 
+One more key is not billed: ``2026-2027-DK`` (số dư đầu kỳ) holds the debts a school brought
+in when it started using the service in that school year (imported opening balances).
+
 A Vietnamese school year runs from September to May: term I is September-December, term II
 January-May, nine billed months in all.
 """
@@ -15,6 +18,7 @@ from datetime import date, timedelta
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 _TERM = re.compile(r"^(\d{4})-(\d{4})-HK([12])$")
 _YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+_OPENING = re.compile(r"^(\d{4})-(\d{4})-DK$")
 
 
 class PeriodError(ValueError):
@@ -27,8 +31,9 @@ class PeriodError(ValueError):
 @dataclass(frozen=True)
 class Period:
     key: str
-    kind: str  # month | term | year
+    kind: str  # month | term | year | opening
     label: str
+    #: Empty for an opening balance, which is no stretch of time.
     months: tuple[tuple[int, int], ...]
 
     @property
@@ -40,11 +45,15 @@ class Period:
 
     @property
     def start(self) -> date:
+        if not self.months:  # an opening balance stands at the start of its school year
+            return date(int(self.key[:4]), 9, 1)
         year, month = self.months[0]
         return date(year, month, 1)
 
     @property
     def end(self) -> date:
+        if not self.months:
+            return self.start
         year, month = self.months[-1]
         return date(year, month, calendar.monthrange(year, month)[1])
 
@@ -58,6 +67,11 @@ class Period:
 
     def quantity(self, unit: str, school_days: int | None = None) -> int:
         """How many units of an item with ``unit`` this period bills."""
+        if self.kind == "opening":
+            raise PeriodError(
+                f"“{self.label}” là số dư chuyển sang, không lập hóa đơn khoản thu cho kỳ này.",
+                f"{self.key} holds opening balances; fee items are not billed for it.",
+            )
         if unit == "month":
             return len(self.months)
         if unit == "once":
@@ -111,8 +125,27 @@ def parse_period(key: str) -> Period:
             (second, m) for m in (1, 2, 3, 4, 5)
         )
         return Period(key, "year", f"Năm học {first}-{second}", months)
+    if match := _OPENING.match(key):
+        first, second = int(match[1]), int(match[2])
+        _school_year(first, second, key)
+        return Period(key, "opening", f"Số dư đầu kỳ năm học {first}-{second}", ())
     raise PeriodError(
         f"Kỳ thu “{key}” không hợp lệ. Dùng dạng 2026-09 (tháng), 2026-2027-HK1 (học kỳ) "
         "hoặc 2026-2027 (năm học).",
         f"Invalid period {key!r}: use 2026-09 (month), 2026-2027-HK1 (term) or 2026-2027 (year).",
     )
+
+
+def opening_key(school_year: str) -> str:
+    """The period key of a school year's opening balances: ``2026-2027`` -> ``2026-2027-DK``."""
+    return parse_period(f"{school_year}-DK").key
+
+
+def school_year_of(key: str) -> str:
+    """The school year (``2026-2027``) a period belongs to; months from August on start one."""
+    period = parse_period(key)
+    if period.kind == "month":
+        year, month = period.months[0]
+        first = year if month >= 8 else year - 1
+        return f"{first}-{first + 1}"
+    return key[:9]

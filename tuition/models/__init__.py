@@ -3,14 +3,18 @@
 from .audit import AuditEvent
 from .bank_changes import BankAccountChange
 from .billing import BillingRun, Invoice, InvoiceLine
+from .cash import CashClosing, CashDeposit, CashEntry, DocumentCounter
 from .fees import Adjustment, Enrolment, Exemption, FeeItem
 from .payments import Allocation, BankTransaction, RefusedNotification
 from .receipts import Receipt, ReceiptSeries
+from .refunds import PaymentVoucher
 from .school import BankAccount, Classroom, School
 from .sessions import StaffSession
 from .statements import StatementUpload
 from .student import Student
 from .user import User
+from .virtual_accounts import VirtualAccount
+from .year_turns import YearTurn
 
 __all__ = [
     "Adjustment",
@@ -20,12 +24,17 @@ __all__ = [
     "BankAccountChange",
     "BankTransaction",
     "BillingRun",
+    "CashClosing",
+    "CashDeposit",
+    "CashEntry",
     "Classroom",
+    "DocumentCounter",
     "Enrolment",
     "Exemption",
     "FeeItem",
     "Invoice",
     "InvoiceLine",
+    "PaymentVoucher",
     "Receipt",
     "RefusedNotification",
     "ReceiptSeries",
@@ -34,4 +43,6 @@ __all__ = [
     "StatementUpload",
     "Student",
     "User",
+    "VirtualAccount",
+    "YearTurn",
 ]

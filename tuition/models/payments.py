@@ -68,7 +68,8 @@ class BankTransaction(db.Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: sepay, casso or statement.
+    #: sepay, casso or statement; cash (counted at the school's office, see services/cash.py);
+    #: opening (a credit brought in from before the service: not money received here).
     provider: Mapped[str] = mapped_column(String(16))
     provider_txn_id: Mapped[str] = mapped_column(String(80))
     #: Empty when the receiving account belongs to no school here: kept, shown to admins.
@@ -84,6 +85,10 @@ class BankTransaction(db.Model):
     payer_account: Mapped[str | None] = mapped_column(String(40), index=True)
     payer_name: Mapped[str | None] = mapped_column(String(120))
     bank_name: Mapped[str | None] = mapped_column(String(80))
+    #: The virtual account (tài khoản định danh) it was sent to, as the aggregator said.
+    virtual_account: Mapped[str | None] = mapped_column(String(40))
+    #: Who typed it in (cash, opening balances); empty for what a bank or aggregator told us.
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: The body exactly as received (or the statement row), before any interpretation.
     raw: Mapped[str] = mapped_column(Text)
     #: received: stored, not yet matched; then matched / partial / review / credited / ignored.
@@ -129,6 +134,8 @@ class Allocation(db.Model):
     amount_vnd: Mapped[int] = money_column()
     #: The allocation this one reverses, if it is a reversal.
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"), unique=True)
+    #: The payment voucher (phiếu chi) of a refund, and of the credit it took.
+    voucher_id: Mapped[int | None] = mapped_column(ForeignKey("payment_vouchers.id"), index=True)
     #: Empty for automatic matching.
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(String(300), default="")

@@ -35,6 +35,11 @@ class School(db.Model):
     receipt_series_letters: Mapped[str] = mapped_column(
         String(8), default="AA", server_default="AA"
     )
+    #: Each student pays into a virtual account of their own (tài khoản định danh): notices and
+    #: VietQR codes name it instead of the main account, and an unknown one goes to review.
+    uses_virtual_accounts: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
     created_at: Mapped[datetime] = created_at_column()
 
     bank_accounts: Mapped[list[BankAccount]] = relationship(

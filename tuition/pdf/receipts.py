@@ -43,8 +43,9 @@ from tuition.pdf.text import wrap as _wrap
 
 __all__ = ["LAYOUTS", "ReceiptDoc", "ReceiptLine", "render_receipts"]
 
-#: Accepted values of ``render_receipts(layout=...)``.
-LAYOUTS = ("a5",)
+#: Accepted values of ``render_receipts(layout=...)``: A5 pages, or 80 mm receipt-printer
+#: slips (:mod:`tuition.pdf.receipt_slips`).
+LAYOUTS = ("a5", "80mm")
 
 #: The number (số) of a receipt has at most seven digits (Nghị định 123/2020, Điều 32).
 MAX_NUMBER = 9_999_999
@@ -794,6 +795,10 @@ def render_receipts(receipts: Iterable[ReceiptDoc], out: BinaryIO, *, layout: st
     """
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
+    if layout == "80mm":
+        from tuition.pdf.receipt_slips import render_receipt_slips
+
+        return render_receipt_slips(receipts, out)
     register_fonts()
     canvas = Canvas(
         out,

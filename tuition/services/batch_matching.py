@@ -12,8 +12,9 @@ carried from one notification to the next in memory:
   of receipts, under its row lock;
 * the ledger: allocations and ``paid_vnd`` change in the same statements' transaction;
 * what the set-wise path does not cover (a surplus that becomes credit, a paid invoice paid
-  again, a transfer seen through another channel) goes through ``payments.process`` for that
-  notification, in its turn, inside the same transaction;
+  again, a transfer seen through another channel, a student's virtual account, money out
+  while a transfer refund is pending, a memo without a code while cash deposits wait) goes
+  through ``payments.process`` for that notification, in its turn, in the same transaction;
 * one failing notification never blocks the batch: the caller retries the batch one by one
   (see the match worker in cli.py), where the failing one is retried and then handed over.
 """
@@ -29,6 +30,8 @@ from ..core.invoice_state import status_for
 from ..core.memo import find_codes
 from ..extensions import db
 from ..models import Allocation, BankTransaction, Invoice, School, Student
+from ..models.cash import CashDeposit
+from ..models.refunds import PaymentVoucher
 from . import payments, receipts
 
 #: What one batch claims by default: big enough to amortise the round trips, small enough that
@@ -76,7 +79,8 @@ _CLAIM = (
 _ROWS = (
     select(BankTransaction.id, BankTransaction.school_id, BankTransaction.bank_account_id,
            BankTransaction.direction, BankTransaction.amount_vnd, BankTransaction.memo,
-           BankTransaction.provider_txn_id, BankTransaction.bank_reference,
+           BankTransaction.provider, BankTransaction.provider_txn_id,
+           BankTransaction.bank_reference, BankTransaction.virtual_account,
            BankTransaction.payer_name, BankTransaction.bank_name, School.payment_prefix,
            select(payments._TWIN.c.id).where(
                payments._twin_condition(BankTransaction, payments._TWIN))
@@ -84,6 +88,16 @@ _ROWS = (
     .outerjoin(School, School.id == BankTransaction.school_id)
     .where(BankTransaction.id.in_(bindparam("ids", expanding=True)))
     .order_by(BankTransaction.id)
+)
+_SCHOOLS_REFUNDING = (
+    select(PaymentVoucher.school_id).distinct()
+    .where(PaymentVoucher.school_id.in_(bindparam("schools", expanding=True)),
+           PaymentVoucher.method == "transfer", PaymentVoucher.status == "pending")
+)
+_SCHOOLS_DEPOSITING = (
+    select(CashDeposit.school_id).distinct()
+    .where(CashDeposit.school_id.in_(bindparam("schools", expanding=True)),
+           CashDeposit.transaction_id.is_(None))
 )
 _LOCK_STUDENTS = (
     select(Student.id)
@@ -128,9 +142,16 @@ def match(ids: list[int]) -> BatchResult:
         db.session.execute(_LOCK_STUDENTS, {"codes": wanted})
         invoices = {row.code: _Invoice(*row) for row in db.session.execute(
             _LOCK_INVOICES, {"codes": wanted})}
+    # Schools waiting for money of their own: a transfer refund going out (its voucher), cash
+    # deposited at the bank coming in. Their notifications are recognised one by one.
+    schools = {row.school_id for row in rows if row.school_id is not None}
+    refunding = set(db.session.scalars(_SCHOOLS_REFUNDING, {"schools": sorted(schools)})) \
+        if schools else set()
+    depositing = set(db.session.scalars(_SCHOOLS_DEPOSITING, {"schools": sorted(schools)})) \
+        if schools else set()
     batch = _Writes()
     for row in rows:
-        if row.direction == "out":
+        if row.direction == "out" and row.school_id not in refunding:
             batch.status(row.id, "ignored", "outgoing")
             result.set_wise += 1
             continue
@@ -141,11 +162,12 @@ def match(ids: list[int]) -> BatchResult:
         named = [invoices[code] for code in codes_of[row.id]
                  if code in invoices and invoices[code].school_id == row.school_id]
         decision = None
-        if row.twin_id is None:
+        if row.twin_id is None and row.direction == "in" and not row.virtual_account:
             decision = matching.decide(
                 [matching.OpenInvoice(inv.code, inv.balance_vnd, inv.status) for inv in named],
                 row.amount_vnd)
-        if decision is None or decision.kind not in _SET_WISE:
+        if decision is None or decision.kind not in _SET_WISE or (
+                decision.kind == "no_code" and row.school_id in depositing):
             # Credit or a possible duplicate: the one-by-one path, in its turn, on what the
             # batch has booked so far; then the balances it changed are read again.
             result.receipts += batch.write()
@@ -207,8 +229,9 @@ class _Writes:
                     invoice_id=inv.id, school_id=inv.school_id, student_id=inv.student_id,
                     invoice_total_vnd=inv.total_vnd, invoice_paid_vnd=inv.paid_vnd,
                     period=inv.period, bank_account_id=row.bank_account_id,
+                    provider=row.provider, provider_txn_id=row.provider_txn_id,
                     payer_name=row.payer_name, bank_name=row.bank_name,
-                    bank_reference=row.bank_reference or row.provider_txn_id)
+                    bank_reference=row.bank_reference)
                 for allocation_id, (values, row, inv) in zip(ids, self.allocations,
                                                              strict=True)])
         if self.statuses:

@@ -30,6 +30,7 @@ from ..models import (
 )
 from ..models.fees import UNITS
 from ..pdf.notices import Notice, NoticeLine
+from . import virtual_accounts
 from .access import require_read
 from .errors import Invalid, not_found
 from .links import parent_url
@@ -169,12 +170,19 @@ def receiving_account(school: School) -> BankAccount:
 
 
 def qr_payload(invoice: Invoice) -> str | None:
-    """The dynamic VietQR for the open balance; None when nothing is left to pay."""
+    """The dynamic VietQR for the open balance; None when nothing is left to pay.
+
+    It names the student's virtual account when the school uses them, else the school's
+    receiving account.
+    """
     if invoice.balance_vnd <= 0:
         return None
-    account = receiving_account(db.session.get(School, invoice.school_id))
+    school = db.session.get(School, invoice.school_id)
+    account = receiving_account(school)
+    own = virtual_accounts.payee(school, invoice.student_id)
     return vietqr.build_payload(
-        bin=account.bin, account_number=account.account_number,
+        bin=own.bin if own else account.bin,
+        account_number=own.account_number if own else account.account_number,
         amount_vnd=invoice.balance_vnd, memo=memo_for(invoice),
     )
 
@@ -251,7 +259,8 @@ def notice_for(invoice: Invoice, school: School, account: BankAccount,
         raise Invalid("Hóa đơn không còn số tiền phải nộp.", "Nothing is left to pay.")
     if paid is None:
         paid = paid_breakdown([invoice])[invoice.id]
-    bank = bank_by_bin(account.bin)
+    own = virtual_accounts.payee(school, invoice.student_id)
+    bank = bank_by_bin(own.bin if own else account.bin)
     student = invoice.student
     return Notice(
         school_name=school.name,
@@ -278,8 +287,9 @@ def notice_for(invoice: Invoice, school: School, account: BankAccount,
         credit_vnd=paid.paid_from_credit_vnd,
         amount_in_words=amount_in_words(paid.due_vnd),
         due_date=invoice.due_date,
-        bank_name=bank.short_name if bank else account.bin,
-        account_number=account.account_number,
+        bank_name=bank.short_name if bank else (own.bin if own else account.bin),
+        # A student's virtual account is theirs alone: the notice prints it instead.
+        account_number=own.account_number if own else account.account_number,
         account_name=account.account_name,
         qr_payload=payload,
         memo=memo_for(invoice),

@@ -11,7 +11,7 @@ from ..core.banks import bank_by_bin
 from ..core.periods import parse_period
 from ..extensions import db
 from ..models import Allocation, BankTransaction, Invoice, Receipt, School, Student, User
-from . import audit
+from . import audit, virtual_accounts
 from .access import require_manage, require_read
 from .invoices import PaidBreakdown, memo_for, paid_breakdown, paid_from_credit, qr_payload
 from .links import ensure_token, new_token, parent_url
@@ -129,10 +129,13 @@ def page(student: Student) -> ParentPage:
         select(Receipt).where(Receipt.student_id == student.id)
         .order_by(Receipt.issued_at.desc(), Receipt.id.desc())
     ))
+    own = virtual_accounts.payee(school, student.id) if account else None
+    if own is not None:
+        bank = bank_by_bin(own.bin)
     return ParentPage(
         student=student, school=school,
         bank_name=(bank.name if bank else account.bin) if account else "",
-        account_number=account.account_number if account else "",
+        account_number=(own or account).account_number if account else "",
         account_name=account.account_name if account else "",
         open_invoices=open_views,
         paid_invoices=[inv for inv in invoices if inv.status == "paid"],

@@ -35,7 +35,7 @@ from ..models import (
     Student,
     User,
 )
-from . import audit, credits, receipts, sql
+from . import audit, cash_deposits, credits, receipts, refunds, sql, virtual_accounts
 from .access import require_manage
 from .errors import Conflict, Forbidden, Invalid, not_found
 from .suggestions import suggestions_for
@@ -123,7 +123,7 @@ def _store_statement(dialect: str):
     table = BankTransaction.__table__
     columns = ("provider", "provider_txn_id", "school_id", "bank_account_id", "account_number",
                "direction", "amount_vnd", "memo", "bank_reference", "occurred_at",
-               "payer_account", "payer_name", "bank_name", "raw", "status")
+               "payer_account", "payer_name", "bank_name", "raw", "status", "virtual_account")
     return (
         sql.insert_for(dialect, table)
         .values({**{name: bindparam(name, type_=table.c[name].type) for name in columns},
@@ -167,6 +167,7 @@ def store(notification: BankNotification, raw: str | bytes, *,
         "bank_name": notification.bank_name,
         "raw": raw,
         "status": "received",
+        "virtual_account": notification.virtual_account,
     }
     table = BankTransaction.__table__
     connection = db.session.connection()
@@ -235,12 +236,13 @@ def process(transaction_id: int) -> BankTransaction:
     credited = None
     if txn.direction == "out":
         txn.status, txn.status_reason = "ignored", "outgoing"
+        refunds.recognise_outgoing(txn)
     elif txn.school_id is None:
         txn.status, txn.status_reason = REVIEW, "unknown_account"
     elif twin_id is not None and _seen_through_another_channel(txn):
         pass
     else:
-        made, credited = _match(txn, prefix)
+        made, credited = _route(txn, prefix)
     db.session.flush()
     # A transaction still "received" has no allocations (matching commits them together with
     # its new status), so the invoice allocations just made are all that need receipts.
@@ -248,6 +250,22 @@ def process(transaction_id: int) -> BankTransaction:
     if credited is not None and txn.status in credits.CONFIRMED:
         credits.settle([credited])
     return txn
+
+
+def _route(txn: BankTransaction, prefix: str | None = None
+           ) -> tuple[list[tuple[Allocation, Invoice]], int | None]:
+    """Book money that came into a known school's account: by the virtual account it was
+    sent to, else by the codes in its memo; a memo with no code may be the school's own cash
+    coming back from the bank (see cash_deposits)."""
+    if txn.virtual_account:
+        if prefix is None:
+            prefix = db.session.scalar(select(School.payment_prefix).where(
+                School.id == txn.school_id))
+        return virtual_accounts.allocate(txn, prefix)
+    made, credited = _match(txn, prefix)
+    if txn.status_reason == "no_known_code":
+        cash_deposits.recognise(txn)
+    return made, credited
 
 
 def _settle_credit_of(txn: BankTransaction, actor: User | None = None) -> None:
@@ -684,6 +702,10 @@ def set_aside(actor: User, txn: BankTransaction, *, reason: str) -> BankTransact
     if not reason:
         raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
     txn = _lock(txn)
+    if txn.provider in ("cash", "opening"):
+        # Cash is in somebody's cash box: it leaves it by a voided receipt, not by this.
+        raise Conflict("Tiền mặt không để riêng được; hãy gán lại hoặc hủy biên lai.",
+                       "Cash cannot be set aside; assign it again or void its receipt.")
     free = unallocated_vnd(txn)
     if txn.status != REVIEW or free <= 0:
         raise Conflict("Chỉ để riêng được giao dịch đang chờ xử lý và còn tiền chưa gán.",
@@ -713,7 +735,7 @@ def rematch(school: School) -> int:
     for txn_id in ids:
         txn = _lock(db.session.get(BankTransaction, txn_id))
         txn.status = "received"
-        _match(txn)
+        _route(txn)
         db.session.flush()
         receipts.issue_pending(txn)
         _settle_credit_of(txn)
@@ -765,6 +787,7 @@ def payment_json(txn: BankTransaction) -> dict:
         "occurred_at": txn.occurred_at.isoformat(sep=" "),
         "payer_name": txn.payer_name,
         "payer_account": txn.payer_account,
+        "virtual_account": txn.virtual_account,
         "status": txn.status,
         "status_reason": txn.status_reason,
         "duplicate_of": txn.duplicate_of_id,

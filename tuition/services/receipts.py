@@ -106,23 +106,28 @@ _FACTS = (
 )
 
 
+#: How money that did not come by transfer is named on a receipt.
+_METHODS = {"cash": "Tiền mặt", "opening": "Trừ số dư có đầu kỳ chuyển sang"}
+
+
 def _content(allocation: Allocation, invoice: Invoice, txn: BankTransaction,
              actor: User | None, facts: Row, lines: list[list]) -> dict:
     return _content_of(
         amount_vnd=allocation.amount_vnd, from_credit=allocation.reason == CREDIT_USE_REASON,
         invoice_total_vnd=invoice.total_vnd, invoice_paid_vnd=invoice.paid_vnd,
-        period=invoice.period, payer_name=txn.payer_name, bank_name=txn.bank_name,
-        bank_reference=txn.bank_reference or txn.provider_txn_id, actor=actor, facts=facts,
-        bank_bin=facts.bank_bin, lines=lines)
+        period=invoice.period, provider=txn.provider, provider_txn_id=txn.provider_txn_id,
+        payer_name=txn.payer_name, bank_name=txn.bank_name, bank_reference=txn.bank_reference,
+        actor=actor, facts=facts, bank_bin=facts.bank_bin, lines=lines)
 
 
 def _content_of(*, amount_vnd: int, from_credit: bool, invoice_total_vnd: int,
-                invoice_paid_vnd: int, period: str, payer_name: str | None,
-                bank_name: str | None, bank_reference: str, actor: User | None, facts,
-                bank_bin: str | None, lines: list[list]) -> dict:
+                invoice_paid_vnd: int, period: str, provider: str, provider_txn_id: str,
+                payer_name: str | None, bank_name: str | None, bank_reference: str | None,
+                actor: User | None, facts, bank_bin: str | None, lines: list[list]) -> dict:
     """What a receipt says, frozen when issued. ``invoice_paid_vnd`` is the invoice's paid
     amount with this receipt's money already on it; ``facts`` the school, student and class
-    (see ``_FACTS``); ``bank_bin`` the receiving account's bank."""
+    (see ``_FACTS``); ``bank_bin`` the receiving account's bank; ``provider`` the channel the
+    money came by (cash and opening balances name no bank)."""
     bank = bank_by_bin(bank_bin) if bank_bin else None
     paid_before = invoice_paid_vnd - amount_vnd
     return {
@@ -130,7 +135,9 @@ def _content_of(*, amount_vnd: int, from_credit: bool, invoice_total_vnd: int,
         "school_address": facts.address,
         "school_tax_code": facts.tax_code or "",
         "school_phone": facts.phone or "",
-        "payer_name": facts.guardian_name or payer_name or "",
+        # Cash is handed over by someone the desk names; a transfer's is the guardian.
+        "payer_name": (payer_name if provider == "cash" else
+                       facts.guardian_name or payer_name) or "",
         "student_name": facts.full_name,
         "student_code": facts.code,
         "class_name": facts.class_name,
@@ -139,9 +146,14 @@ def _content_of(*, amount_vnd: int, from_credit: bool, invoice_total_vnd: int,
         "invoice_total_vnd": invoice_total_vnd,
         "paid_before_vnd": paid_before,
         "balance_after_vnd": max(invoice_total_vnd - paid_before - amount_vnd, 0),
-        "method": "Chuyển khoản" + (" (trừ tiền nộp thừa)" if from_credit else ""),
-        "bank_name": (bank.short_name if bank else bank_name) or "",
-        "bank_reference": bank_reference,
+        "method": _METHODS.get(provider, "Chuyển khoản") + (
+            " (trừ tiền nộp thừa)" if from_credit and provider != "opening" else ""),
+        "bank_name": "" if provider in _METHODS else
+        (bank.short_name if bank else bank_name) or "",
+        # Cash: the phiếu thu number; a credit brought in has no reference of its own.
+        "bank_reference": (provider_txn_id.partition("/")[2] if provider == "cash"
+                           else "" if provider == "opening"
+                           else bank_reference or provider_txn_id),
         "issued_by": actor.name or actor.email if actor else "Tự động",
     }
 
@@ -193,9 +205,11 @@ class ToIssue:
     invoice_paid_vnd: int
     period: str
     bank_account_id: int | None
+    provider: str
+    provider_txn_id: str
     payer_name: str | None
     bank_name: str | None
-    bank_reference: str
+    bank_reference: str | None
 
 
 def issue_many(items: list[ToIssue]) -> int:
@@ -240,6 +254,7 @@ def issue_many(items: list[ToIssue]) -> int:
                     amount_vnd=item.amount_vnd, from_credit=False,
                     invoice_total_vnd=item.invoice_total_vnd,
                     invoice_paid_vnd=item.invoice_paid_vnd, period=item.period,
+                    provider=item.provider, provider_txn_id=item.provider_txn_id,
                     payer_name=item.payer_name, bank_name=item.bank_name,
                     bank_reference=item.bank_reference, actor=None, facts=fact,
                     bank_bin=banks.get(item.bank_account_id), lines=lines),

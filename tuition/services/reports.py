@@ -20,7 +20,10 @@ collections per day
     reversal cancels its allocation on that same day, so the days always add up to collected;
 aging
     the open balance by days past the due date at ``today``: not yet due (due today or
-    later), 1-30, 31-60 and over 60 days.
+    later), 1-30, 31-60 and over 60 days;
+channels
+    money received in the period's days, per channel, and the cashless share: see
+    :mod:`tuition.services.channels` (the authority's view reads the same function).
 
 A period selects the invoices billed for it or for any period inside it: ``2026-2027-HK1``
 takes the term's invoices and those of September to December 2026; a month takes only its own
@@ -56,6 +59,7 @@ from ..models import (
 )
 from ..pdf.arrears import render_arrears
 from ..spreadsheets import csv_bytes, xlsx_bytes
+from . import channels
 from .access import require_read
 from .errors import Invalid
 
@@ -176,7 +180,8 @@ def _period_keys(period: str | None) -> tuple[str | None, list[str] | None]:
     keys = [f"{y}-{m:02d}" for y, m in parsed.months]
     if parsed.kind == "year":
         first, second = parsed.key.split("-")
-        keys += [f"{first}-{second}-HK1", f"{first}-{second}-HK2"]
+        # A school year's figures include the balances it opened with (see opening_balances).
+        keys += [f"{first}-{second}-HK1", f"{first}-{second}-HK2", f"{first}-{second}-DK"]
     if parsed.kind != "month":
         keys.append(parsed.key)
     return parsed.key, keys
@@ -276,6 +281,8 @@ def dashboard(actor: User, school: School, *, period: str | None, today: date) -
         "by_fee_item": _by_fee_item(school, live),
         "collections_by_day": _by_day(live),
         "aging": _aging(live, today),
+        # Money received in the period, per channel, and the school's cashless share.
+        "channels": channels.school_channels(actor, school, period=key),
     }
 
 

@@ -68,7 +68,8 @@ _ID_RE = re.compile(r"\d{1,20}")
 #: "2277000.00": whole dong with an optional all-zero fraction; no signs, no separators.
 _AMOUNT_RE = re.compile(r"(\d{1,15})(?:\.(\d{1,6}))?")
 #: Column widths of ``bank_transactions``: a longer value would fail the insert on PostgreSQL.
-_MAX_LENGTHS = {"account_number": 40, "reference_number": 120, "bank_brand_name": 80}
+_MAX_LENGTHS = {"account_number": 40, "reference_number": 120, "bank_brand_name": 80,
+                "sub_account": 40}
 
 
 class SyncError(Exception):
@@ -162,6 +163,8 @@ def parse_transaction(item: dict) -> BankNotification:
         payer_account=None,
         payer_name=None,
         bank_name=_bounded("bank_brand_name", _optional_text(item, "bank_brand_name")),
+        virtual_account=(_bounded("sub_account", _optional_text(item, "sub_account")) or "").upper()
+        or None,
     )
 
 

@@ -8,7 +8,7 @@ from datetime import date
 from flask import Response, g, jsonify, request, send_file
 
 from ..extensions import db
-from ..services import parents, receipts, students
+from ..services import cash, parents, receipts, students
 from ..services.errors import Invalid, not_found
 from ..spreadsheets import csv_bytes
 from .api import _school, authenticated, bp, json_body
@@ -43,10 +43,14 @@ def list_receipts(code: str):
 
 
 def _pdf_response(docs, name: str):
-    from ..pdf.receipts import render_receipts
+    from ..pdf.receipts import LAYOUTS, render_receipts
 
+    layout = request.args.get("layout", "a5")
+    if layout not in LAYOUTS:
+        raise Invalid("Khổ giấy phải là a5 hoặc 80mm.", "layout must be a5 or 80mm.",
+                      field="layout")
     out = io.BytesIO()
-    count = render_receipts(docs, out)
+    count = render_receipts(docs, out, layout=layout)
     if count == 0:
         raise Invalid("Không có biên lai nào để in.", "No receipts to print.")
     out.seek(0)
@@ -81,6 +85,13 @@ def void_receipt(receipt_id: int):
     """Void with a reason; with ``"replace": true`` a replacement gets a new number."""
     receipt = receipts.get_receipt(g.user, receipt_id)
     data = json_body()
+    if not data.get("replace") and cash.is_cash_receipt(receipt):
+        # Cash: the money leaves the cash book with the receipt (see services/cash.py).
+        entry = cash.void_receipt(g.user, receipt, reason=str(data.get("reason", "")))
+        db.session.commit()
+        return jsonify({"voided": receipts.receipt_json(receipt),
+                        "cash_book_entry": {"id": entry.id, "day": entry.day.isoformat(),
+                                            "amount_vnd": entry.amount_vnd}})
     if data.get("replace"):
         replacement = receipts.void_and_replace(
             g.user, receipt, reason=str(data.get("reason", "")),

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from ..extensions import db
 from ..importing.adjustments import AdjustmentsInvalid
 from ..importing.roster import RosterInvalid
-from ..importing.tabular import ImportFileError
+from ..importing.tabular import ImportFileError, RowsInvalid
 from ..services.errors import ServiceError
 
 _HTTP_VI = {
@@ -57,6 +57,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RosterInvalid)
     @app.errorhandler(AdjustmentsInvalid)
+    @app.errorhandler(RowsInvalid)
     def rows_invalid(exc):
         return error_response(
             422,

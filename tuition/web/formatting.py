@@ -88,6 +88,8 @@ def period_label(key: str) -> str:
         year, month = period.months[0]
         return babel_format_date(date(year, month, 1), "MMMM y")  # "January 2027"
     years = period.key[:9]
+    if period.kind == "opening":
+        return _("Số dư đầu kỳ năm học %(years)s", years=years)
     if period.kind == "term":
         return _("Học kỳ %(term)d năm học %(years)s", term=int(period.key[-1]), years=years)
     return _("Năm học %(years)s", years=years)

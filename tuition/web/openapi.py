@@ -47,6 +47,14 @@ def _op(summary: str, responses: dict, *, params=(), body: dict | None = None) -
 
 
 def openapi_document() -> dict:
+    from .openapi_cash import cash_paths
+
+    document = _document()
+    document["paths"].update(cash_paths(_op, _json, _SCHOOL, _int_param))
+    return document
+
+
+def _document() -> dict:
     from . import openapi_users
 
     money = {"type": "integer", "description": "Whole dong"}

@@ -65,6 +65,17 @@ REASON_LABELS = {
     "marked_duplicate": _l("Kế toán xác nhận là giao dịch trùng."),
     "confirmed": _l("Kế toán đã xác nhận."),
     "cleaned_input": _l("Thông báo có ký tự không hợp lệ đã được làm sạch; cần kiểm tra."),
+    "cash": _l("Thu tiền mặt tại trường."),
+    "cash_void": _l("Biên lai tiền mặt đã hủy; tiền đã trả lại."),
+    "cash_deposit": _l("Tiền mặt của trường nộp vào ngân hàng (không phải tiền học phí)."),
+    "refund": _l("Chuyển khoản hoàn tiền theo phiếu chi."),
+    "opening_balance": _l("Số dư có đầu kỳ chuyển sang."),
+    "virtual_account": _l("Chuyển vào tài khoản định danh của học sinh."),
+    "virtual_account_family": _l("Chuyển vào tài khoản định danh; có trả cho anh chị em theo "
+                                 "mã trong nội dung."),
+    "virtual_account_family_short": _l("Chuyển vào tài khoản định danh; số tiền không đủ cho "
+                                       "mã anh chị em trong nội dung, cần kiểm tra."),
+    "unknown_virtual_account": _l("Tài khoản định danh không thuộc học sinh nào của trường."),
 }
 
 MAPPING_LABELS = {

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ...core import clock
 from ...extensions import db
 from ...models import Receipt, Student
-from ...services import parents, receipts, reminders
+from ...services import cash, parents, receipts, reminders
 from ...services.errors import Invalid, not_found
 from . import bp, load_school
 from .payments import REFUSED, error_text, local_time
@@ -88,10 +88,13 @@ def receipts_page(school_code: str):
 
 
 def _pdf(docs, name: str):
-    from ...pdf.receipts import render_receipts
+    from ...pdf.receipts import LAYOUTS, render_receipts
 
+    layout = request.args.get("kho", "a5")
+    if layout not in LAYOUTS:
+        raise Invalid("Khổ giấy phải là a5 hoặc 80mm.", "The layout must be a5 or 80mm.")
     out = io.BytesIO()
-    if render_receipts(docs, out) == 0:
+    if render_receipts(docs, out, layout=layout) == 0:
         raise Invalid("Không có biên lai nào để in.", "No receipts to print.")
     out.seek(0)
     return send_file(out, mimetype="application/pdf", download_name=name)
@@ -131,7 +134,12 @@ def void_receipt(school_code: str, receipt_id: int):
     receipt = _school_receipt(school, receipt_id)
     reason = request.form.get("reason", "")
     try:
-        if request.form.get("replace"):
+        if not request.form.get("replace") and cash.is_cash_receipt(receipt):
+            # Cash: the money leaves the cash book with the receipt (see services/cash.py).
+            cash.void_receipt(g.user, receipt, reason=reason)
+            message = _("Đã hủy biên lai %(label)s; tiền đã ghi chi trong sổ quỹ.",
+                        label=receipt.label)
+        elif request.form.get("replace"):
             replacement = receipts.void_and_replace(
                 g.user, receipt, reason=reason,
                 payer_name=request.form.get("payer_name") or None)

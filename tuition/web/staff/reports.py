@@ -20,6 +20,9 @@ from . import bp, load_school
 
 GROUPS = {"": _l("Từng học sinh"), "class": _l("Theo lớp"), "grade": _l("Theo khối"),
           "fee_item": _l("Theo khoản thu")}
+CHANNEL_LABELS = {"transfer": _l("Chuyển khoản có mã thanh toán"),
+                  "virtual_account": _l("Tài khoản định danh"),
+                  "statement": _l("Sao kê ngân hàng"), "cash": _l("Tiền mặt")}
 AGING_LABELS = {"not_due": _l("Chưa đến hạn"), "1_30": _l("Quá hạn 1–30 ngày"),
                 "31_60": _l("Quá hạn 31–60 ngày"), "over_60": _l("Quá hạn trên 60 ngày")}
 
@@ -56,7 +59,8 @@ def dashboard_page(school_code: str):
     return render_template("staff/reports/dashboard.html", data=data, periods=periods,
                            period=period, chart=chart, aging_labels=AGING_LABELS,
                            bank_changes=bank_accounts.changes(g.user, school, since_days=30),
-                           unconfirmed=reconciliation.unconfirmed(g.user, school))
+                           unconfirmed=reconciliation.unconfirmed(g.user, school),
+                           channel_labels=CHANNEL_LABELS)
 
 
 @bp.post("/<school_code>/doi-soat", endpoint="reconcile")
