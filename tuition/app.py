@@ -27,6 +27,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     _require_secret_key(app)
+    from .importing import sandbox
+
+    sandbox.configure(seconds=float(app.config["IMPORT_SECONDS"]),
+                      memory_mb=int(app.config["IMPORT_MEMORY_MB"]))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
 

@@ -60,7 +60,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ImportFileError)
     def bad_file(exc: ImportFileError):
-        return error_response(400, exc.message_vi, exc.message_en)
+        # 400 for a file that is not what it should be; 413 / 422 for one too large or too
+        # slow to read (the guarded reader's refusals).
+        return error_response(exc.status, exc.message_vi, exc.message_en)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

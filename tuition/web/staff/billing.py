@@ -29,7 +29,7 @@ from ...importing.adjustments import (
     parse_amount_vnd,
 )
 from ...importing.roster import GRADES, LEVEL_OF_GRADE
-from ...importing.tabular import CellError, ImportFileError
+from ...importing.tabular import CellError, FileTooLarge, ImportFileError
 from ...models import Invoice, School, Student
 from ...pdf.notices import render_notices
 from ...qrimage import qr_png
@@ -40,7 +40,7 @@ from ...services import students as student_service
 from ...services.errors import Invalid, ServiceError
 from ...services.students import current_school_year
 from . import bp, load_school
-from .students import MAX_UPLOAD, localised, page_number
+from .students import MAX_UPLOAD, localised, page_number, refusal_status
 
 PER_PAGE = 100
 
@@ -300,13 +300,13 @@ def adjustments_import(school_code: str):
     data = upload.read(MAX_UPLOAD + 1)
     try:
         if len(data) > MAX_UPLOAD:
-            raise ImportFileError("Tệp lớn hơn 5 MB.", "The file is larger than 5 MB.")
+            raise FileTooLarge("Tệp lớn hơn 5 MB.", "The file is larger than 5 MB.")
         count = fee_service.add_adjustments(g.user, school,
                                             parse_adjustments(data, upload.filename))
     except (ImportFileError, ServiceError) as exc:
         db.session.rollback()
         flash(localised(exc.message_vi, exc.message_en), "error")
-        return _adjustments_page(school, blank, status=422)
+        return _adjustments_page(school, blank, status=refusal_status(exc))
     except AdjustmentsInvalid as exc:
         db.session.rollback()
         flash(_("Tệp có %(n)d lỗi; chưa nhập dòng nào. Sửa các dòng dưới đây rồi tải lại.",

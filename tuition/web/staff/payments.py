@@ -20,7 +20,7 @@ from sqlalchemy import select
 from ...core.clock import VIETNAM
 from ...extensions import db
 from ...importing.statements import COLUMN_FIELDS, StatementInvalid
-from ...importing.tabular import ImportFileError
+from ...importing.tabular import FileTooLarge, ImportFileError
 from ...models import Allocation, BankTransaction, Invoice, Student
 from ...services import payments, statements
 from ...services.errors import Conflict, Invalid, not_found
@@ -287,7 +287,8 @@ def statements_page(school_code: str):
                     n=len(exc.errors)))
     except (*REFUSED, ImportFileError) as exc:
         db.session.rollback()
-        return _statements_page(school, form=form, error=error_text(exc), status=422)
+        return _statements_page(school, form=form, error=error_text(exc),
+                                status=413 if isinstance(exc, FileTooLarge) else 422)
     db.session.commit()
     flash(_("Đã đọc %(rows)d dòng: %(new)d giao dịch mới (%(matched)d đã khớp hóa đơn, "
             "%(review)d chờ xử lý, %(outgoing)d chi ra), %(duplicates)d đã có từ trước.",

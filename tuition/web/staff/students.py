@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from ...extensions import db
 from ...importing.roster import RosterInvalid, parse_roster
-from ...importing.tabular import ImportFileError
+from ...importing.tabular import FileTooLarge, ImportFileError
 from ...services import students as student_service
 from ...services.errors import ServiceError
 from . import bp, load_school
@@ -21,6 +21,12 @@ MAX_UPLOAD = 5 * 1024 * 1024
 def localised(message_vi: str, message_en: str) -> str:
     """Pick a service's Vietnamese or English message for the page's language."""
     return message_en if str(get_locale()) == "en" else message_vi
+
+
+def refusal_status(exc: Exception) -> int:
+    """A form's status when the upload or the change is refused: 413 for a file too large
+    to read, else 422."""
+    return 413 if isinstance(exc, FileTooLarge) else 422
 
 
 def page_number() -> int:
@@ -104,13 +110,13 @@ def students_import(school_code: str):
     data = upload.read(MAX_UPLOAD + 1)
     try:
         if len(data) > MAX_UPLOAD:
-            raise ImportFileError("Tệp lớn hơn 5 MB.", "The file is larger than 5 MB.")
+            raise FileTooLarge("Tệp lớn hơn 5 MB.", "The file is larger than 5 MB.")
         rows = parse_roster(data, upload.filename)
         result = student_service.import_roster(g.user, school, rows)
     except (ImportFileError, ServiceError) as exc:
         db.session.rollback()
         flash(localised(exc.message_vi, exc.message_en), "error")
-        return render_template("staff/students/import.html", row_errors=[]), 422
+        return render_template("staff/students/import.html", row_errors=[]), refusal_status(exc)
     except RosterInvalid as exc:
         db.session.rollback()
         flash(_("Tệp có %(n)d lỗi; chưa nhập học sinh nào. Sửa các dòng dưới đây rồi tải lại.",
