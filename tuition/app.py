@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_receipts,
         api_reports,
         api_statements,
+        api_templates,
         auth,
         errors,
         parents,

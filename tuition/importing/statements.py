@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -487,7 +487,11 @@ def parse_statement_lines(
     header_index, columns = _locate_header(rows, mapping)
     header_cells = rows[header_index][1]
     collector = _Collector()
-    parsed = _parse_rows(rows[header_index + 1:], columns, mapping, collector)
+    # Messages name each column as the file writes it (the mapping may differ in case or
+    # spacing); the mapping returned to callers stays as given.
+    as_in_file = replace(mapping, **{
+        name: _cell_text(header_cells[position]) for name, position in columns.items()})
+    parsed = _parse_rows(rows[header_index + 1:], columns, as_in_file, collector)
     if collector.errors:
         raise StatementInvalid(collector.errors)
     if not parsed:
@@ -616,6 +620,9 @@ def _missing_fields(columns: dict[str, str]) -> list[str]:
     return missing
 
 
+#: How a column the file lacks is named (as people name it, never by a field name).
+_MISSING_COLUMNS = {"date_column": "Ngày giao dịch", "memo_column": "Nội dung",
+                    "amount_column": "Số tiền"}
 _MISSING_LABELS = {
     "date_column": ("ngày giao dịch", "transaction date", "date_column"),
     "memo_column": ("nội dung chuyển khoản", "transfer description", "memo_column"),
@@ -671,7 +678,7 @@ def resolve_mapping(
             raise StatementInvalid([
                 StatementError(
                     None,
-                    _MISSING_LABELS[name][2],
+                    _MISSING_COLUMNS[name],
                     f"Không nhận ra cột {_MISSING_LABELS[name][0]}. Các cột trong tệp: "
                     f"{found_vi}. Hãy chỉ rõ cột trong trường {_MISSING_LABELS[name][2]}.",
                     f"No column recognised for the {_MISSING_LABELS[name][1]}. Columns in "

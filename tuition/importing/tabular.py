@@ -19,7 +19,8 @@ from .sheets import Cell, FileTooLarge, ImportFileError, Limits, read_sheet
 
 __all__ = ["LIMITS", "MAX_DATA_ROWS", "Cell", "CellError", "FileTooLarge", "HeaderMatch",
            "ImportFileError", "RowCells", "RowError", "RowsInvalid", "Table", "clean_text",
-           "header_errors", "match_headers", "normalise_header", "read_table", "show"]
+           "header_errors", "headers_in_file", "match_headers", "normalise_header", "read_table",
+           "show"]
 
 #: More data rows than any school has; beyond this the upload is a mistake.
 MAX_DATA_ROWS = 20_000
@@ -141,6 +142,11 @@ class HeaderMatch:
     duplicated: dict[str, list[int]] = field(default_factory=dict)
 
 
+def headers_in_file(table: Table, match: HeaderMatch) -> dict[str, str]:
+    """Field name -> the header text as the file writes it, for messages about that column."""
+    return {name: table.headers[index] for name, index in match.columns.items()}
+
+
 def match_headers(
     headers: list[str],
     spec: Mapping[str, Collection[str]],
@@ -172,10 +178,11 @@ def match_headers(
 def header_errors(table: Table, match: HeaderMatch, missing: Collection[str],
                   labels: Mapping[str, tuple[str, str]]) -> list[RowError]:
     """Errors for the header row: each ``missing`` field (named by its Vietnamese and English
-    ``labels``) and each field given by several columns."""
+    ``labels``, the Vietnamese one being the header the template uses) and each field given
+    by several columns (named as the file names them)."""
     row = table.header_row
     errors = [RowError(
-        row, name,
+        row, labels[name][0],
         f'Thiếu cột "{labels[name][0]}" (hoặc "{labels[name][1]}") ở dòng tiêu đề {row}.',
         f'The "{labels[name][1]}" (or "{labels[name][0]}") column is missing from header row '
         f"{row}.",

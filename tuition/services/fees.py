@@ -152,7 +152,7 @@ def add_adjustments(actor: User, school: School, rows: Sequence[AdjustmentRow]) 
         )
     }
     errors = [
-        RowError(row=r.row, column="Mã học sinh",
+        RowError(row=r.row, column=r.column("student_code"),
                  message=f"Không có học sinh mã “{r.student_code}” trong trường.",
                  message_en=f"No student with code {r.student_code!r} in this school.")
         for r in rows

@@ -64,7 +64,7 @@ def import_roster(
     errors = [
         RowError(
             row=row.row,
-            column="Lớp",
+            column=row.column("class_name"),
             message=f"Không xác định được khối của lớp “{row.class_name}”.",
             message_en=f"Cannot tell the grade of class {row.class_name!r}.",
         )

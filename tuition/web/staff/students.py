@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ...extensions import db
 from ...importing.roster import RosterInvalid, parse_roster
 from ...importing.tabular import FileTooLarge, ImportFileError
+from ...importing.templates import template
 from ...services import students as student_service
 from ...services.errors import ServiceError
 from . import bp, load_school
@@ -129,3 +130,24 @@ def students_import(school_code: str):
             created=result["created"], updated=result["updated"]), "info")
     return redirect(url_for("staff.students", school_code=school.code))
 
+
+
+# --- Templates to fill in (roster and adjustment imports) ------------------------------------
+
+
+def _template_download(kind: str, fmt: str) -> Response:
+    content, media_type, name = template(kind, fmt)
+    return Response(content, mimetype=media_type,
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@bp.get("/<school_code>/hoc-sinh/nhap/mau.<any(xlsx, csv):fmt>")
+def roster_template(school_code: str, fmt: str):
+    load_school(school_code)
+    return _template_download("roster", fmt)
+
+
+@bp.get("/<school_code>/dieu-chinh/mau.<any(xlsx, csv):fmt>")
+def adjustments_template(school_code: str, fmt: str):
+    load_school(school_code)
+    return _template_download("adjustments", fmt)
