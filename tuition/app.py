@@ -71,6 +71,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.exempt(webhooks.bp)
 
     errors.init_app(app)
+    from .web import guards
+
+    guards.init_app(app)
     from .core.money import format_vnd
 
     app.add_template_filter(format_vnd, "vnd")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from ..core.money import require_vnd
+from ..core.money import MAX_VND, AmountTooLarge, require_vnd, too_large
 from ..extensions import db
 from ..importing.adjustments import AdjustmentRow, AdjustmentsInvalid
 from ..importing.roster import GRADES, RowError
@@ -48,12 +48,14 @@ def create_fee_item(actor: User, school: School, data: dict[str, Any]) -> FeeIte
                       "name is required (at most 120 characters).", field="name")
     try:
         amount = require_vnd(data.get("amount_vnd"))
+    except AmountTooLarge as exc:
+        raise Invalid(*too_large(data.get("amount_vnd")), field="amount_vnd") from exc
     except ValueError as exc:
         raise Invalid("Số tiền “amount_vnd” phải là số nguyên đồng dương.",
                       "amount_vnd must be a positive integer number of dong.",
                       field="amount_vnd") from exc
     unit = data.get("unit")
-    if unit not in UNITS:
+    if not isinstance(unit, str) or unit not in UNITS:
         raise Invalid("Đơn vị tính phải là: " + ", ".join(UNITS) + ".",
                       "unit must be one of: " + ", ".join(UNITS) + ".", field="unit")
     grades = _code_list(data.get("grades"), "grades")
@@ -124,6 +126,8 @@ def add_exemption(
         kind == "percent" and value > 100
     ):
         raise Invalid("Mức miễn giảm không hợp lệ.", "Invalid exemption value.")
+    if value > MAX_VND:
+        raise Invalid(*too_large(value), field="value")
     if not reason.strip():
         raise Invalid("Cần ghi lý do (đối tượng chính sách).", "A reason is required.")
     if valid_to and valid_to < valid_from:

@@ -25,6 +25,7 @@ from sqlalchemy import Row, bindparam, func, select
 from ..core import clock, matching
 from ..core.invoice_state import transition
 from ..core.memo import find_codes
+from ..core.money import MAX_VND, too_large
 from ..core.notifications import BankNotification
 from ..extensions import db
 from ..models import (
@@ -40,6 +41,7 @@ from ..models import (
 from . import audit, receipts, sql
 from .access import require_manage
 from .errors import Conflict, Invalid, not_found
+from .inputs import require_reason
 
 #: Statuses whose unallocated money waits for a person.
 REVIEW = "review"
@@ -424,6 +426,7 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    require_reason(reason)
     if txn.school_id is None:
         raise Conflict("Giao dịch vào tài khoản không thuộc trường nào; không thể gán.",
                        "The transaction is for an unknown account; it cannot be assigned.")
@@ -435,6 +438,8 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
                           for a in amounts):
         raise Invalid("Số tiền phải là số nguyên đồng dương.",
                       "Amounts must be positive integers (dong).", field="amount_vnd")
+    if too_big := [a for a in amounts if a > MAX_VND]:
+        raise Invalid(*too_large(too_big[0]), field="amount_vnd")
     free = unallocated_vnd(txn)
     if sum(amounts) > free:
         raise Conflict(f"Chỉ còn {free:,} đ chưa gán trong giao dịch này.".replace(",", "."),
@@ -479,6 +484,7 @@ def reverse(actor: User, allocation_id: int, *, reason: str) -> Allocation:
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    require_reason(reason)
     original = db.session.get(Allocation, allocation_id)
     if original is None:
         raise not_found("bút toán", "Allocation")
@@ -516,6 +522,7 @@ def set_aside(actor: User, txn: BankTransaction, *, reason: str) -> BankTransact
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    require_reason(reason)
     txn = _lock(txn)
     if txn.status != REVIEW or allocated_vnd(txn) != 0:
         raise Conflict("Chỉ để riêng được giao dịch đang chờ xử lý và chưa gán.",

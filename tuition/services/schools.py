@@ -133,7 +133,9 @@ def add_bank_account(
             f"Bank BIN {bin_!r} is not on the NAPAS list.",
             field="bin",
         )
-    number = re.sub(r"[\s.-]", "", str(data.get("account_number", ""))).upper()
+    # Text only: a JSON number would have lost its leading zeros, true would read "TRUE".
+    number = data.get("account_number")
+    number = re.sub(r"[\s.-]", "", number if isinstance(number, str) else "").upper()
     if not _ACCOUNT.match(number):
         raise Invalid(
             "Số tài khoản chỉ gồm 4-19 chữ số hoặc chữ cái.",

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ..core.names import sort_key
+from ..core.numbers import small_int
 from ..extensions import db
 from ..importing.roster import (
     RosterInvalid,
@@ -210,8 +211,8 @@ def update_student(actor: User, school: School, student: Student, data: dict[str
                             "Status must be studying or left.")
     room = None
     room_id = str(data.get("classroom_id") or "")
-    if room_id.isdigit():
-        room = db.session.get(Classroom, int(room_id))
+    if small_int(room_id) is not None:
+        room = db.session.get(Classroom, small_int(room_id))
     if room is None or room.school_id != school.id:
         errors["classroom_id"] = ("Hãy chọn một lớp của trường.", "Choose a class of the school.")
     if errors:

@@ -11,7 +11,7 @@ from ..extensions import db
 from ..services import parents, receipts, students
 from ..services.errors import Invalid, not_found
 from ..spreadsheets import csv_bytes
-from .api import _school, authenticated, bp, json_body
+from .api import _school, authenticated, bp, json_body, reason_of
 
 
 def _day(name: str) -> date | None:
@@ -81,14 +81,17 @@ def void_receipt(receipt_id: int):
     """Void with a reason; with ``"replace": true`` a replacement gets a new number."""
     receipt = receipts.get_receipt(g.user, receipt_id)
     data = json_body()
+    if not isinstance(data.get("replace", False), bool):
+        raise Invalid("“replace” phải là true hoặc false.", "replace must be a boolean.",
+                      field="replace")
     if data.get("replace"):
         replacement = receipts.void_and_replace(
-            g.user, receipt, reason=str(data.get("reason", "")),
+            g.user, receipt, reason=reason_of(data),
             payer_name=data.get("payer_name"))
         db.session.commit()
         return jsonify({"voided": receipts.receipt_json(receipt),
                         "replacement": receipts.receipt_json(replacement)}), 201
-    receipts.void(g.user, receipt, reason=str(data.get("reason", "")))
+    receipts.void(g.user, receipt, reason=reason_of(data))
     db.session.commit()
     return jsonify({"voided": receipts.receipt_json(receipt)})
 

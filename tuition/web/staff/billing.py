@@ -20,6 +20,8 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from ...core.money import MAX_VND, too_large
+from ...core.numbers import small_int
 from ...core.periods import PeriodError, parse_period
 from ...extensions import db
 from ...importing.adjustments import (
@@ -56,7 +58,10 @@ def parse_dong(text: str, *, field: str) -> int:
     """A positive whole number of dong from a form field; fractions are refused, not rounded."""
     value = _CURRENCY.sub("", (text or "").strip()).replace("\u00a0", " ")
     if _DONG.fullmatch(value):
-        amount = int(re.sub(r"[^0-9]", "", value))
+        digits = re.sub(r"[^0-9]", "", value).lstrip("0")
+        if len(digits) > len(str(MAX_VND)) or int(digits or 0) > MAX_VND:
+            raise Invalid(*too_large(), field=field)
+        amount = int(digits or 0)
         if amount > 0:
             return amount
     elif re.fullmatch(r"[0-9., ]*[0-9][.,][0-9]{1,2}", value):
@@ -189,7 +194,8 @@ def enrolments(school_code: str, item_code: str):
     in_class, _count = student_service.search_students(
         g.user, school, class_name=class_name or "-", status="studying", per_page=10_000)
     if request.method == "POST":
-        chosen = {int(v) for v in request.form.getlist("student_ids") if v.isdigit()}
+        chosen = {n for v in request.form.getlist("student_ids")
+                  if (n := small_int(v)) is not None}
         try:
             added, removed = fee_service.set_enrolments(g.user, school, item, in_class, chosen)
         except ServiceError as exc:
@@ -231,8 +237,8 @@ def exemptions(school_code: str):
         item = fee_service.get_fee_item(school, form["item"]) if form["item"] else None
         if form["kind"] == "fixed":
             value = parse_dong(form["value"], field="value")
-        elif form["value"].isdigit():
-            value = int(form["value"])
+        elif small_int(form["value"], limit=100) is not None:
+            value = small_int(form["value"], limit=100)
         else:
             raise Invalid("Mức giảm phần trăm là số nguyên từ 1 đến 100.",
                           "A percentage is a whole number from 1 to 100.")
@@ -350,7 +356,7 @@ def billing(school_code: str):
     form = _billing_form()
     preview = request.form.get("action") != "issue"
     try:
-        if form["school_days"] and not form["school_days"].isdigit():
+        if form["school_days"] and small_int(form["school_days"]) is None:
             raise Invalid("Số ngày học phải là số nguyên dương.",
                           "School days must be a positive whole number.")
         result = billing_service.run_billing(
@@ -358,7 +364,7 @@ def billing(school_code: str):
             due_date=parse_form_date(form["due_date"], label_vi="hạn nộp",
                                      label_en="Due date"),
             classes=form["classes"] or None,
-            school_days=int(form["school_days"]) if form["school_days"] else None,
+            school_days=small_int(form["school_days"]) if form["school_days"] else None,
             preview=preview,
         )
     except ServiceError as exc:

@@ -18,6 +18,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...core.clock import VIETNAM
+from ...core.money import MAX_VND, too_large
+from ...core.numbers import small_int
 from ...extensions import db
 from ...importing.statements import COLUMN_FIELDS, StatementInvalid
 from ...importing.tabular import FileTooLarge, ImportFileError
@@ -84,7 +86,10 @@ def error_text(exc) -> str:
 def parse_vnd(text: str | None, field: str = "amount_vnd") -> int:
     """``"500.000"``, ``"500,000 đ"`` or ``"500000"`` -> 500000; anything else is refused."""
     cleaned = re.sub(r"[\s.,_]|đ$|Đ$|vnd$", "", (text or "").strip(), flags=re.IGNORECASE)
-    if not cleaned.isdigit() or int(cleaned) <= 0:
+    digits = cleaned.isascii() and cleaned.isdigit()  # isdigit alone takes "²" and "٣"
+    if digits and (len(cleaned.lstrip("0")) > len(str(MAX_VND)) or int(cleaned) > MAX_VND):
+        raise Invalid(*too_large(), field=field)
+    if not digits or int(cleaned) <= 0:
         raise Invalid(f"Số tiền “{text or ''}” không hợp lệ; nhập số đồng, ví dụ 500.000.",
                       f"Invalid amount {text!r}; give whole dong, e.g. 500000.", field=field)
     return int(cleaned)
@@ -278,7 +283,7 @@ def statements_page(school_code: str):
                    if form.get(name, "").strip()}
         counts = statements.import_statement(
             g.user, school, upload.read(), upload.filename,
-            account_id=int(account) if account.isdigit() else None, mapping=mapping)
+            account_id=small_int(account), mapping=mapping)
     except StatementInvalid as exc:
         db.session.rollback()
         return _statements_page(

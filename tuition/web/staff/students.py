@@ -6,6 +6,7 @@ from flask import Response, abort, flash, g, redirect, render_template, request,
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from ...core.numbers import small_int
 from ...extensions import db
 from ...importing.roster import RosterInvalid, parse_roster
 from ...importing.tabular import FileTooLarge, ImportFileError
@@ -31,8 +32,7 @@ def refusal_status(exc: Exception) -> int:
 
 
 def page_number() -> int:
-    value = request.args.get("trang", "1")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
+    return small_int(request.args.get("trang"), limit=100_000) or 1
 
 
 def status_labels() -> dict[str, str]:
