@@ -10,15 +10,19 @@ shows all that is wrong.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
+import time
 from collections.abc import Iterable
 
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import payments_of, send_sepay, sepay_body
+from tests.helpers import CASSO_KEY, KEY, payments_of, send_sepay, sepay_body
 from tuition.extensions import db
+from tuition.models import BankTransaction
 from tuition.services import users
 
 #: Values that no field should take as they are; a field lists those it may accept.
@@ -233,4 +237,103 @@ def test_api_json_bodies(world, client):
                              content_type="application/json"))
         probe.check(f"{method} {path} as a form",
                     _api(client, tokens[who], method, path, data={"reason": "x"}))
+    probe.done()
+
+
+# --- Webhooks: unsigned is refused; signed is stored (cleaned, in review) unless impossible --
+
+
+def _casso(client, data: dict, key: str = CASSO_KEY):
+    body = {"error": 0, "data": data}
+    stamp = str(int(time.time() * 1000))
+    # ASCII escapes, as Casso's Python sample signs: a lone surrogate travels as "\ud800".
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    v1 = hmac.new(key.encode(), f"{stamp}.{canonical}".encode(), hashlib.sha512).hexdigest()
+    return client.post("/webhooks/casso", data=canonical, headers={
+        "X-Casso-Signature": f"t={stamp},v1={v1}", "Content-Type": "application/json"})
+
+
+def _casso_data(txn_id: int, **fields) -> dict:
+    return {"id": txn_id, "reference": f"FT26C{txn_id}", "description": "chuyen tien",
+            "amount": 300_000, "runningBalance": 0, "transactionDateTime": "2026-09-05 11:00:00",
+            "accountNumber": "0011001234567", "bankName": "Vietcombank",
+            "counterAccountName": "LE VAN TAM", "counterAccountNumber": "190333444555",
+            **fields}
+
+
+def _stored(provider: str, txn_id: int):
+    with db.engine.connect() as conn:
+        return conn.execute(select(BankTransaction.__table__).where(
+            BankTransaction.provider == provider,
+            BankTransaction.provider_txn_id == str(txn_id))).one_or_none()
+
+
+CLEANED_TEXT = {
+    "NUL in the memo": ("content", "description", "HP LQ\x00 con An"),
+    "lone surrogate in the memo": ("content", "description", "HP LQ \udc00"),
+    "NUL in the reference": ("referenceCode", "reference", "FT26\x00"),
+    "300-character reference": ("referenceCode", "reference", "R" * 300),
+    "300-character bank name": ("gateway", "bankName", "B" * 300),
+    "300-character account number": ("accountNumber", "accountNumber",
+                                     "0011001234567" + "0" * 287),
+}
+IMPOSSIBLE = {"10^20": 10**20, "2^63": 2**63, "10^12 + 1": 10**12 + 1, "-1": -1, "1.5": 1.5,
+              "text": "500000", "5000 digits": "@@DIGITS@@"}
+
+
+def test_signed_notifications_with_unstorable_text_are_stored_for_review(world, client, app,
+                                                                        monkeypatch):
+    # An account number no school has can only be signed with the deployment-wide keys.
+    monkeypatch.setitem(app.config, "SEPAY_API_KEY", KEY)
+    monkeypatch.setitem(app.config, "CASSO_CHECKSUM_KEY", CASSO_KEY)
+    ids = iter(range(70_000, 71_000))
+    for label, (sepay_field, casso_field, value) in CLEANED_TEXT.items():
+        txn_id = next(ids)
+        body = {**sepay_body("chuyen tien", 300_000, txn_id=txn_id), sepay_field: value}
+        response = client.post("/webhooks/sepay", data=json.dumps(body), headers={
+            "Authorization": f"Apikey {KEY}", "Content-Type": "application/json"})
+        if response.status_code == 401 and sepay_field == "accountNumber":
+            continue  # the deployment-wide key may be limited to schools: then not signed
+        assert response.status_code == 200, (label, response.get_data(as_text=True))
+        row = _stored("sepay", txn_id)
+        assert row is not None, label
+        assert (row.status, row.status_reason) == ("review", "cleaned_input"), label
+        assert json.loads(row.raw)[sepay_field] == value, label  # the raw body, whole
+        assert "\x00" not in (row.memo + (row.bank_reference or "") + row.account_number)
+
+        txn_id = next(ids)
+        response = _casso(client, _casso_data(txn_id, **{casso_field: value}))
+        assert response.status_code == 200, (label, response.get_data(as_text=True))
+        assert _stored("casso", txn_id).status == "review", label
+    # The review queue shows them, with the reason in words.
+    page = world["browser"].get("/app/LQD/cho-xu-ly").get_data(as_text=True)
+    assert "đã làm sạch" in page
+
+
+def test_webhooks_refuse_what_cannot_be_a_transfer_and_anything_unsigned(world, client):
+    probe = Probe()
+    for label, amount in IMPOSSIBLE.items():
+        body = json_text(sepay_body("HP", 1, txn_id=90_001)).replace(
+            '"transferAmount": 1', '"transferAmount": ' + json.dumps(amount)).replace(
+            '"@@DIGITS@@"', "9" * 5000)
+        probe.check(f"sepay amount {label}", client.post(
+            "/webhooks/sepay", data=body, headers={"Authorization": f"Apikey {KEY}",
+                                                   "Content-Type": "application/json"}))
+        if amount not in ("@@DIGITS@@", -1):  # Casso's -1 is a real 1 đ going out
+            probe.check(f"casso amount {label}", _casso(client, _casso_data(90_002,
+                                                                            amount=amount)))
+    for label, value in [("id 2^63", 2**63), ("id 10^30", 10**30), ("id text", "x")]:
+        body = {**sepay_body("HP", 1000, txn_id=1), "id": value}
+        probe.check(f"sepay {label}", client.post("/webhooks/sepay", data=json.dumps(body),
+                                                  headers={"Authorization": f"Apikey {KEY}"}))
+    for label, (sepay_field, _casso_field, value) in CLEANED_TEXT.items():
+        body = {**sepay_body("chuyen tien", 300_000, txn_id=90_003), sepay_field: value}
+        probe.check(f"unsigned sepay, {label}", client.post(
+            "/webhooks/sepay", data=json.dumps(body), headers={"Authorization": "Apikey nope"}))
+    for raw in [b"", b"{", b"[" * 50_000, b'{"id": ' + b"9" * 5000 + b"}", b"\xff\xfe",
+                b"x" * 70_000]:
+        probe.check(f"sepay body {raw[:12]!r}", client.post("/webhooks/sepay", data=raw))
+        probe.check(f"casso body {raw[:12]!r}", client.post("/webhooks/casso", data=raw))
+    probe.check("GET sepay", client.get("/webhooks/sepay"))
+    probe.check("PUT casso", client.put("/webhooks/casso", data="{}"))
     probe.done()

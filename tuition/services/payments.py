@@ -123,7 +123,7 @@ def _store_statement(dialect: str):
     table = BankTransaction.__table__
     columns = ("provider", "provider_txn_id", "school_id", "bank_account_id", "account_number",
                "direction", "amount_vnd", "memo", "bank_reference", "occurred_at",
-               "payer_account", "payer_name", "bank_name", "raw", "status")
+               "payer_account", "payer_name", "bank_name", "raw", "status", "status_reason")
     return (
         sql.insert_for(dialect, table)
         .values({**{name: bindparam(name, type_=table.c[name].type) for name in columns},
@@ -141,7 +141,8 @@ def store(notification: BankNotification, raw: str | bytes, *,
     Safe under concurrency: the unique (provider, provider_txn_id) key decides, so several
     workers delivering the same notification at once store one row. ``account`` is the
     receiving account (anything with ``id`` and ``school_id``; None when unknown) if the caller
-    has already looked it up.
+    has already looked it up. A notification whose text had to be cleaned to be stored
+    (``notification.cleaned``) is stored straight into review, reason ``cleaned_input``.
     """
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
@@ -162,7 +163,9 @@ def store(notification: BankNotification, raw: str | bytes, *,
         "payer_name": notification.payer_name,
         "bank_name": notification.bank_name,
         "raw": raw,
-        "status": "received",
+        # Text that had to be cleaned to be stored: a person compares it with the raw body.
+        "status": REVIEW if notification.cleaned else "received",
+        "status_reason": "cleaned_input" if notification.cleaned else None,
     }
     table = BankTransaction.__table__
     connection = db.session.connection()

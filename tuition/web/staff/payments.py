@@ -58,6 +58,8 @@ REASON_LABELS = {
     "outgoing": _l("Giao dịch chi ra."),
     "set_aside": _l("Đã để riêng (không phải tiền học phí)."),
     "match_failed": _l("Hệ thống không ghép tự động được (lỗi khi xử lý); cần gán tay."),
+    "cleaned_input": _l("Thông báo của ngân hàng có ký tự không lưu được hoặc trường quá dài; "
+                        "đã làm sạch để lưu. Hãy đối chiếu với nội dung gốc rồi gán tay."),
 }
 
 MAPPING_LABELS = {
