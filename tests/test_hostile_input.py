@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import math
 import time
 from collections.abc import Iterable
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -336,4 +338,226 @@ def test_webhooks_refuse_what_cannot_be_a_transfer_and_anything_unsigned(world, 
         probe.check(f"casso body {raw[:12]!r}", client.post("/webhooks/casso", data=raw))
     probe.check("GET sepay", client.get("/webhooks/sepay"))
     probe.check("PUT casso", client.put("/webhooks/casso", data="{}"))
+    probe.done()
+
+
+# --- Query strings, path segments and methods -------------------------------------------------
+
+API_GETS = [
+    ("/schools/LQD/students", ["class", "q"]),
+    ("/schools/LQD/invoices", ["status", "class", "period"]),
+    ("/schools/LQD/notices.pdf?period=2026-09", ["period", "class", "layout"]),
+    ("/invoices/{open}/notice.pdf", ["layout"]),
+    ("/schools/LQD/payments", ["status"]),
+    ("/schools/LQD/receipts", ["class", "from", "to", "status"]),
+    ("/schools/LQD/receipts.pdf", ["class", "from", "to", "status"]),
+    ("/schools/LQD/parent-links", ["format"]),
+    ("/schools/LQD/reports/dashboard", ["period", "today"]),
+    ("/schools/LQD/reports/arrears", ["period", "group_by", "format", "today", "overdue_only"]),
+    ("/schools/LQD/students/import-template.xlsx", ["x"]),
+    ("/match-queue", ["x"]),
+]
+#: Filters that ignore an unknown value (answering what matches, often nothing) are fine.
+FILTERS = {"class", "q", "period", "x", "overdue_only", "status"}
+PATHS = ["/invoices/{bad}", "/invoices/{bad}/qr.png", "/invoices/{bad}/qr.svg",
+         "/payments/{big}", "/receipts/{big}", "/receipts/{big}.pdf", "/schools/{bad}",
+         "/schools/{bad}/students", "/allocations/{big}/reversal",
+         "/schools/LQD/bank-accounts/{big}"]
+
+
+def test_api_query_strings_paths_and_methods(world, client):
+    probe = Probe(ignore={"students"})  # the parents' links list fills in missing tokens
+    token = world["admin"]
+    for template, params in API_GETS:
+        path = template.replace("{open}", world["open_code"])
+        joiner = "&" if "?" in path else "?"
+        for name in params:
+            for value in QUERY_HOSTILE:
+                response = client.get(f"/api/v1{path}{joiner}{name}={quote(value)}",
+                                      headers={"Authorization": f"Bearer {token}"})
+                probe.check(f"GET {path} {name}={value[:12]!r}", response,
+                            ok_allowed=name in FILTERS and value not in ("\x00",))
+        probe.check(f"DELETE {path}", _api(client, token, "DELETE", path))
+        probe.check(f"POST {path} _method", _api(client, token, "POST", path + "?_method=GET"))
+    for template in PATHS:
+        for bad in ["%00", "x" * 3000, "%F0%9F%98%80", "..%2F..%2Fetc", "-1"]:
+            path = template.replace("{bad}", bad).replace("{big}", "99999999999999999999999")
+            method = "PATCH" if "bank-accounts" in path else (
+                "POST" if path.endswith("reversal") else "GET")
+            probe.check(f"{method} {path[:60]}", _api(client, token, method, path, json={}))
+    probe.check("no token", client.get("/api/v1/schools/LQD/students"))
+    probe.check("token with NUL", client.get("/api/v1/schools/LQD/students",
+                                             headers={"Authorization": "Bearer a\x00b"}))
+    probe.check("10 KB token", client.get("/api/v1/schools/LQD/students",
+                                          headers={"Authorization": "Bearer " + "t" * 10_240}))
+    probe.done()
+
+
+STAFF_GETS = [
+    ("/app/LQD/hoc-sinh", ["q", "lop", "trang", "trang_thai"]),
+    ("/app/LQD/hoa-don", ["lop", "ky", "trang_thai", "trang"]),
+    ("/app/LQD/hoa-don/{open}", ["x"]),
+    ("/app/LQD/thong-bao.pdf", ["ky", "lop"]),
+    ("/app/LQD/giao-dich", ["status", "page"]),
+    ("/app/LQD/cho-xu-ly", ["x"]),
+    ("/app/LQD/bien-lai", ["status", "class", "student", "from", "to"]),
+    ("/app/LQD/bien-lai.pdf", ["status", "class", "from", "to"]),
+    ("/app/LQD/nhac-nop", ["ngay", "class", "mau"]),
+    ("/app/LQD/nhac-nop.csv", ["ngay", "class", "mau"]),
+    ("/app/LQD/tong-quan", ["period", "today"]),
+    ("/app/LQD/cong-no", ["period", "group_by", "overdue_only"]),
+    ("/app/LQD/cong-no.xlsx", ["period", "group_by"]),
+    ("/app/LQD/nhat-ky", ["page"]),
+    ("/app/LQD/khoan-thu/HOCPHI/dang-ky", ["lop"]),
+    ("/app/LQD/sao-ke", ["x"]),
+    ("/app/LQD/cai-dat", ["x"]),
+]
+
+
+def test_staff_pages_with_hostile_query_strings(world):
+    browser = world["browser"]
+    probe = Probe(ignore={"students"})
+    for template, params in STAFF_GETS:
+        path = template.replace("{open}", world["open_code"])
+        for name in params:
+            for value in QUERY_HOSTILE:
+                response = browser.get(f"{path}?{name}={quote(value)}")
+                # Pages show what matches (or fall back to a default): 200 and 302 are fine.
+                probe.check(f"GET {path} {name}={value[:12]!r}", response,
+                            ok_allowed=value != "\x00")
+        probe.check(f"PUT {path}", browser.put(path))
+        probe.check(f"POST {path} _method=POST", browser.post(path + "?_method=POST&page=2"),
+                    ok_allowed=False)
+    for path in ["/app/LQD/hoa-don/%00", "/app/LQD/hoa-don/" + "x" * 3000,
+                 "/app/LQD/bien-lai/99999999999999999999.pdf", "/app/%00/hoc-sinh",
+                 "/app/LQD/hoc-sinh/%00/sua", "/app/LQD/khoan-thu/%00/dang-ky",
+                 "/p/%00", "/p/" + "x" * 3000, "/bien-lai/%00", "/kiem-tra/" + "x" * 3000,
+                 "/p/abc/receipts/99999999999999999999.pdf", "/p/abc/qr/%00.png"]:
+        probe.check(f"GET {path[:50]}", browser.get(path))
+    probe.done()
+
+
+# --- Staff forms -------------------------------------------------------------------------------
+
+FORM_TEXT = {"text", "-1", "2^63", "10^20", "1.5", "bad date"}
+
+
+def staff_form_cases(w) -> list[tuple[str, dict[str, str], dict[str, set[str]]]]:
+    """(path, a valid form, hostile kinds each field may accept)."""
+    from tuition.services import students
+
+    room = next(r for r in students.school_classes(w["school"]) if r.name == "2A")
+    return [
+        ("/app/LQD/khoan-thu", {"code": "MOI", "name": "Khoản mới", "amount": "100.000",
+                                "unit": "month", "grades": "1", "mandatory": "1"},
+         {"code": {"text", "-1", "2^63"}, "name": FORM_TEXT, "grades": {"empty"},
+          "mandatory": set(FORM_HOSTILE)}),
+        ("/app/LQD/mien-giam", {"student_code": "HS002", "item": "HOCPHI", "kind": "fixed",
+                                "value": "50.000", "reason": "Hộ nghèo",
+                                "valid_from": "2026-09-01", "valid_to": "2027-05-31"},
+         {"reason": FORM_TEXT, "item": {"empty"}, "valid_to": {"empty"}}),
+        ("/app/LQD/dieu-chinh", {"student_code": "HS002", "amount": "-20.000",
+                                 "description": "Trả tiền ăn"},
+         {"description": FORM_TEXT, "amount": {"-1"}}),  # a 1 đ refund is an adjustment
+        ("/app/LQD/lap-hoa-don", {"period": "2026-10", "fee_items": "HOCPHI",
+                                  "due_date": "2026-10-15", "classes": "1A",
+                                  "school_days": "20", "action": "issue"},
+         {"classes": {"empty"}, "school_days": {"empty"}, "action": set(FORM_HOSTILE)}),
+        (f"/app/LQD/hoa-don/{w['open_code']}/huy", {"reason": "Nhập sai"}, {"reason": FORM_TEXT}),
+        (f"/app/LQD/cho-xu-ly/{w['review_id']}/gan", {
+            "invoice_code": w["open_code"], "amount_vnd": "100.000", "reason": "Gọi điện"},
+         {"reason": FORM_TEXT}),
+        (f"/app/LQD/cho-xu-ly/{w['review_id']}/de-rieng", {"reason": "Không phải học phí"},
+         {"reason": FORM_TEXT}),
+        (f"/app/LQD/giao-dich/but-toan/{w['allocation_id']}/dao", {"reason": "Gán nhầm"},
+         {"reason": FORM_TEXT}),
+        (f"/app/LQD/bien-lai/{w['receipt_id']}/huy", {"reason": "Sai tên", "replace": "1",
+                                                      "payer_name": "Nguyễn Văn Bình"},
+         {"reason": FORM_TEXT, "replace": set(FORM_HOSTILE), "payer_name": FORM_TEXT | {"empty"}}),
+        ("/app/LQD/cai-dat/truong", {"name": "Trường Tiểu học Lê Quý Đôn mới",
+                                     "address": "16 Phố Huế", "phone": "024 3826 9999",
+                                     "tax_code": "0101234567"},
+         {"name": FORM_TEXT, "address": FORM_TEXT | {"empty"}, "phone": {"empty", "-1", "2^63"},
+          "tax_code": {"empty"}}),
+        ("/app/LQD/cai-dat/tai-khoan", {"bin": "970436", "account_number": "0099001234567",
+                                        "account_name": "TRUONG LQD"},
+         {"account_name": FORM_TEXT, "account_number": {"2^63"}}),
+        ("/app/LQD/cai-dat/nguoi-dung", {"email": "moi@test.vn", "name": "Cô Mới",
+                                         "role": "accountant",
+                                         "password": "mat-khau-rat-dai-456"},
+         # The staff form cuts a long name to its 120 characters, by design.
+         {"name": FORM_TEXT | {"empty", "5000 digits", "10 KB"},
+          "password": {"10 KB", "5000 digits", "10^20", "2^63", "bad date"}}),
+        ("/app/LQD/hoc-sinh/HS002/sua", {"full_name": "Nguyễn Minh Khôi", "date_of_birth":
+                                         "2018-11-12", "classroom_id": str(room.id),
+                                         "status": "left", "guardian_name": "Nguyễn Văn Bình",
+                                         "guardian_phone": "0912345678"},
+         {"full_name": FORM_TEXT, "guardian_name": FORM_TEXT | {"empty"},
+          "guardian_phone": {"empty"}, "date_of_birth": {"empty"}}),
+    ]
+
+
+def test_staff_forms(world):
+    browser = world["browser"]
+    token = browser.csrf("/app/LQD/khoan-thu")
+    probe = Probe()
+    for path, form, accepts in staff_form_cases(world):
+        for name, valid in form.items():
+            for kind, value in FORM_HOSTILE.items():
+                if kind in accepts.get(name, set()) or value == valid:
+                    continue
+                response = browser.post(path, data={**form, name: value, "csrf_token": token})
+                probe.check(f"POST {path} {name}={kind}", response)
+        probe.check(f"POST {path} as JSON", browser.post(path, json={**form, "csrf_token": token}))
+        probe.check(f"POST {path} without CSRF", browser.post(path, data=form))
+    probe.done()
+
+
+def test_sign_in_and_language_forms(world, client):
+    token_page = client.get("/dang-nhap").get_data(as_text=True)
+    from tests.conftest import csrf_token
+
+    token = csrf_token(token_page)
+    probe = Probe(ignore={"audit_events"})  # failed sign-ins may be audited
+    for kind, value in FORM_HOSTILE.items():
+        for field in ("email", "password"):
+            form = {"email": "staff@test.vn", "password": "mat-khau-rat-dai-123", field: value,
+                    "csrf_token": token}
+            probe.check(f"sign in {field}={kind}", client.post("/dang-nhap", data=form))
+        probe.check(f"language {kind}", client.post(
+            "/ngon-ngu", data={"lang": value, "next": value, "csrf_token": token}),
+            ok_allowed=value != "An\x00")
+    probe.done()
+
+
+# --- Uploads: the fields around the file ----------------------------------------------------
+
+
+def test_upload_forms_and_their_fields(world, client):
+    acct, browser = world["acct"], world["browser"]
+    token = browser.csrf("/app/LQD/sao-ke")
+    statement = "Ngày giao dịch,Số tiền,Nội dung\n05/09/2026,300000,HP\n".encode()
+    probe = Probe()
+    for kind, value in FORM_HOSTILE.items():
+        for field in ("account_id", "date_column", "amount_column", "memo_column",
+                      "date_format", "reference_column"):
+            if kind == "empty":
+                continue  # a field left empty is guessed (or the default account): documented
+            fields = {field: value}
+            probe.check(f"API statement {field}={kind}",
+                        acct.upload("/schools/LQD/statements", statement, "s.csv", **fields))
+            probe.check(f"staff statement {field}={kind}", browser.post("/app/LQD/sao-ke", data={
+                "csrf_token": token, "file": (io.BytesIO(statement), "s.csv"), field: value},
+                content_type="multipart/form-data"))
+        if kind != "empty":
+            probe.check(f"API roster school_year={kind}", acct.upload(
+                "/schools/LQD/students/import", b"Ma HS,Ho ten,Lop\nHS9,An,1A\n", "d.csv",
+                school_year=value))
+        probe.check(f"API roster file name {kind}", acct.upload(
+            "/schools/LQD/students/import", b"Ma HS,Ho ten,Lop\nHS9,An,1A\n", value or "x"),
+            ok_allowed=False)
+    probe.check("roster as JSON", acct.post("/schools/LQD/students/import", json={"file": "x"}))
+    probe.check("roster without a file", acct.upload("/schools/LQD/students/import", b"", ""))
+    probe.check("statement as a form", client.post(
+        "/api/v1/schools/LQD/statements", data={"file": "x"}, headers=acct.headers))
     probe.done()

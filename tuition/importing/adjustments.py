@@ -147,17 +147,28 @@ def parse_amount_vnd(value: Cell) -> int:
             "The amount is zero; delete the row if no adjustment is needed.",
         )
     if abs(amount) > MAX_ADJUSTMENT_VND:
-        raise CellError(
-            f"Số tiền {_dong(amount)} đ quá lớn (tối đa {_dong(MAX_ADJUSTMENT_VND)} đ).",
-            f"The amount {amount:,} VND is too large (at most {MAX_ADJUSTMENT_VND:,} VND).",
-        )
+        raise _too_large(amount)
     return amount
+
+
+def _too_large(value: Cell) -> CellError:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return CellError(
+            f"Số tiền {_dong(value)} đ quá lớn (tối đa {_dong(MAX_ADJUSTMENT_VND)} đ).",
+            f"The amount {value:,} VND is too large (at most {MAX_ADJUSTMENT_VND:,} VND).",
+        )
+    return CellError(
+        f"Số tiền {show(value)} quá lớn (tối đa {_dong(MAX_ADJUSTMENT_VND)} đ).",
+        f"The amount {show(value)} is too large (at most {MAX_ADJUSTMENT_VND:,} VND).",
+    )
 
 
 def _parse_amount_text(value: str) -> int:
     text = _CURRENCY.sub("", value.strip())
     if match := _AMOUNT.fullmatch(text):
-        digits = re.sub(r"[^0-9]", "", match[2])
+        digits = re.sub(r"[^0-9]", "", match[2]).lstrip("0") or "0"
+        if len(digits) > len(str(MAX_ADJUSTMENT_VND)):  # int() of 5,000 digits fails
+            raise _too_large(value)
         return -int(digits) if match[1] else int(digits)
     if _FRACTION.fullmatch(text):
         raise _fraction(value)

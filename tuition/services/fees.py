@@ -19,6 +19,7 @@ from ..models.fees import UNITS
 from . import audit
 from .access import require_manage
 from .errors import Conflict, Invalid, NotFound
+from .inputs import limit_length
 
 _FEE_CODE = re.compile(r"^[A-Z0-9_-]{1,20}$")
 
@@ -130,6 +131,7 @@ def add_exemption(
         raise Invalid(*too_large(value), field="value")
     if not reason.strip():
         raise Invalid("Cần ghi lý do (đối tượng chính sách).", "A reason is required.")
+    limit_length(reason.strip(), 200, "Lý do", "The reason", field="reason")
     if valid_to and valid_to < valid_from:
         raise Invalid("Ngày kết thúc trước ngày bắt đầu.", "valid_to is before valid_from.")
     exemption = Exemption(
@@ -162,6 +164,10 @@ def add_adjustments(actor: User, school: School, rows: Sequence[AdjustmentRow]) 
         for r in rows
         if r.student_code not in students
     ]
+    for r in rows:
+        if abs(r.amount_vnd) > MAX_VND:
+            raise Invalid(*too_large(r.amount_vnd), field="amount")
+        limit_length(r.description, 200, "Nội dung", "The description", field="description")
     if errors:
         raise AdjustmentsInvalid(errors)
     for row in rows:

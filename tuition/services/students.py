@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -44,6 +45,12 @@ def current_school_year(today: date | None = None) -> str:
     return f"{first}-{first + 1}"
 
 
+def _is_school_year(text: str) -> bool:
+    """"2026-2027": two consecutive years."""
+    match = re.fullmatch(r"(20[0-9]{2})-(20[0-9]{2})", text)
+    return bool(match) and int(match[2]) == int(match[1]) + 1
+
+
 def classroom_for(school: School, name: str, school_year: str, cache: dict) -> Classroom:
     """Find or create the class ``name``; ``cache`` maps names to classrooms already loaded."""
     room = cache.get(name)
@@ -62,6 +69,10 @@ def import_roster(
     """Create or update students by code. All rows or none: any bad row raises RosterInvalid."""
     require_manage(actor, school)
     school_year = school_year or current_school_year()
+    if not _is_school_year(school_year):
+        raise Invalid(f"Năm học “{school_year[:20]}” không hợp lệ; ghi dạng 2026-2027.",
+                      f"School year {school_year[:20]!r} is invalid; write it as 2026-2027.",
+                      field="school_year")
     errors = [
         RowError(
             row=row.row,
@@ -236,7 +247,8 @@ def update_student(actor: User, school: School, student: Student, data: dict[str
     return student
 
 
-def _parse_name(value: str) -> str:
+def _parse_name(value: str | None) -> str:
+    value = value or ""  # a required name left blank
     if not any(ch.isalpha() for ch in value):
         raise CellError(f"Tên “{value}” không hợp lệ: phải có chữ cái.",
                         f"Name {value!r} is invalid: it must contain letters.")

@@ -33,7 +33,7 @@ def create_user(
 ) -> tuple[User, str]:
     """Create a staff user; return it with a new API token (shown once, stored hashed)."""
     email = email.strip().lower()
-    if not _EMAIL.match(email):
+    if len(email) > 254 or not _EMAIL.match(email):
         raise Invalid(f"Email “{email}” không hợp lệ.", f"Invalid email {email!r}.")
     if role not in ROLES:
         raise Invalid(
@@ -45,6 +45,9 @@ def create_user(
             "Kế toán và hiệu trưởng phải thuộc một trường (--school).",
             "Accountants and principals need a school (--school).",
         )
+    if len(name) > 120:
+        raise Invalid("Tên dài quá 120 ký tự.", "The name is longer than 120 characters.",
+                      field="name")
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"Email “{email}” đã được dùng.", f"Email {email!r} is taken.")
     token = "tu_" + secrets.token_urlsafe(32)

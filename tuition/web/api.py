@@ -245,9 +245,13 @@ def invoice_qr_svg(code: str):
 def invoice_notice(code: str):
     invoice = invoices.get_invoice_for(g.user, code)
     school = schools.get_school_by_id(invoice.school_id)
+    layout = request.args.get("layout", "a4")
+    if layout not in ("a5x2", "a4"):
+        raise Invalid("Bố cục phải là a5x2 hoặc a4.", "layout must be a5x2 or a4.",
+                      field="layout")
     notice = invoices.notice_for(invoice, school, invoices.receiving_account(school))
     out = io.BytesIO()
-    render_notices([notice], out, layout=request.args.get("layout", "a4"))
+    render_notices([notice], out, layout=layout)
     out.seek(0)
     return send_file(out, mimetype="application/pdf", download_name=f"thong-bao-{code}.pdf")
 

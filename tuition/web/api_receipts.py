@@ -101,9 +101,13 @@ def void_receipt(receipt_id: int):
 def parent_links(code: str):
     """Each studying student's private link, as JSON or CSV (``?format=csv``) for SMS/Zalo."""
     school = _school(code)
+    fmt = request.args.get("format") or "json"
+    if fmt not in ("json", "csv"):
+        raise Invalid("“format” phải là json hoặc csv.", "format must be json or csv.",
+                      field="format")
     rows = parents.link_rows(g.user, school)
     db.session.commit()  # tokens created for students imported before links existed
-    if request.args.get("format") == "csv":
+    if fmt == "csv":
         body = csv_bytes(
             ["Mã học sinh", "Họ và tên", "Lớp", "Phụ huynh", "Số điện thoại", "Đường dẫn"],
             ([row["student_code"], row["student_name"], row["class"], row["guardian_name"],

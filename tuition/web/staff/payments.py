@@ -85,16 +85,23 @@ def error_text(exc) -> str:
     return exc.message_en if str(get_locale()) == "en" else exc.message_vi
 
 
+#: Whole dong as typed: "500000", "500.000", "500,000" or "500 000" (groups of three), with an
+#: optional "đ"/"vnd". "1,5" is not 15 dong: a separator must be followed by three digits.
+_TYPED_VND = re.compile(r"[0-9]+|[0-9]{1,3}([., _])[0-9]{3}(?:\1[0-9]{3})*")
+_CURRENCY = re.compile(r"\s*(?:đ|₫|đồng|vnđ|vnd)\s*$", re.IGNORECASE)
+
+
 def parse_vnd(text: str | None, field: str = "amount_vnd") -> int:
     """``"500.000"``, ``"500,000 đ"`` or ``"500000"`` -> 500000; anything else is refused."""
-    cleaned = re.sub(r"[\s.,_]|đ$|Đ$|vnd$", "", (text or "").strip(), flags=re.IGNORECASE)
-    digits = cleaned.isascii() and cleaned.isdigit()  # isdigit alone takes "²" and "٣"
-    if digits and (len(cleaned.lstrip("0")) > len(str(MAX_VND)) or int(cleaned) > MAX_VND):
-        raise Invalid(*too_large(), field=field)
-    if not digits or int(cleaned) <= 0:
-        raise Invalid(f"Số tiền “{text or ''}” không hợp lệ; nhập số đồng, ví dụ 500.000.",
-                      f"Invalid amount {text!r}; give whole dong, e.g. 500000.", field=field)
-    return int(cleaned)
+    typed = _CURRENCY.sub("", (text or "").strip()).replace("\u00a0", " ")
+    if _TYPED_VND.fullmatch(typed):
+        digits = re.sub(r"[^0-9]", "", typed).lstrip("0") or "0"
+        if len(digits) > len(str(MAX_VND)) or int(digits) > MAX_VND:
+            raise Invalid(*too_large(), field=field)
+        if int(digits) > 0:
+            return int(digits)
+    raise Invalid(f"Số tiền “{text or ''}” không hợp lệ; nhập số đồng, ví dụ 500.000.",
+                  f"Invalid amount {text!r}; give whole dong, e.g. 500000.", field=field)
 
 
 def _reason_label(txn: BankTransaction) -> str:
@@ -281,6 +288,9 @@ def statements_page(school_code: str):
             raise Invalid("Chọn tệp sao kê (XLSX hoặc CSV).", "Choose a statement file.",
                           field="file")
         account = (form.get("account_id") or "").strip()
+        if account and small_int(account) is None:
+            raise Invalid("Hãy chọn một tài khoản của trường.", "Choose an account of the school.",
+                          field="account_id")
         mapping = {name: form[name] for name in (*COLUMN_FIELDS, "date_format")
                    if form.get(name, "").strip()}
         counts = statements.import_statement(
