@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import functools
 import io
+import subprocess
+import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from werkzeug.datastructures import FileStorage
@@ -250,3 +253,18 @@ def test_a_body_over_the_request_limit_is_a_clean_413(acct, client, make_staff, 
     assert page.status_code == 413
     assert "Tệp quá lớn." in page.get_data(as_text=True)
     assert db.session.query(Student).count() == 0
+
+
+def test_a_script_without_a_main_guard_can_read_uploads(tmp_path):
+    # multiprocessing would have each child run the parent's main script again; ours do not,
+    # so an operator's script that reads a roster at module level works (and gunicorn's or
+    # flask's main is not imported again on every upload).
+    script = tmp_path / "read_roster.py"
+    script.write_text(
+        "from tuition.importing.roster import parse_roster\n"
+        f"rows = parse_roster({ROSTER.encode()!r}, 'ds.csv')\n"
+        "print('rows', len(rows))\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "rows 3"

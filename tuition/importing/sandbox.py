@@ -19,12 +19,16 @@ Pure standard library; no Flask. The web app sets the budget from its configurat
 
 from __future__ import annotations
 
+import io
 import multiprocessing
+import os
 import resource
 import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from multiprocessing import context as mp_context
+from multiprocessing import forkserver, popen_forkserver, reduction, spawn, util
 from typing import Any, TypeVar
 
 _T = TypeVar("_T")
@@ -97,6 +101,43 @@ def _fork_server() -> Any:
         return _context
 
 
+class _Popen(popen_forkserver.Popen):
+    """The standard library's fork-server launch, except that the child is not told to
+    import the parent's ``__main__``.
+
+    multiprocessing has every child run the parent's main script again (as ``__mp_main__``)
+    so that functions defined there can be unpickled. A parser child needs none of it: under
+    gunicorn or ``flask`` that is only wasted time on every upload, and a script without an
+    ``if __name__ == "__main__"`` guard that reads an upload would start over in the child and
+    fail. The body is ``popen_forkserver.Popen._launch`` (the same in Python 3.11 to 3.13)
+    with the two ``init_main_*`` entries dropped.
+    """
+
+    def _launch(self, process_obj: Any) -> None:
+        prep_data = spawn.get_preparation_data(process_obj._name)
+        prep_data.pop("init_main_from_path", None)
+        prep_data.pop("init_main_from_name", None)
+        buf = io.BytesIO()
+        mp_context.set_spawning_popen(self)
+        try:
+            reduction.dump(prep_data, buf)
+            reduction.dump(process_obj, buf)
+        finally:
+            mp_context.set_spawning_popen(None)
+        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+        _parent_w = os.dup(w)
+        self.finalizer = util.Finalize(self, util.close_fds, (_parent_w, self.sentinel))
+        with open(w, "wb", closefd=True) as f:
+            f.write(buf.getbuffer())
+        self.pid = forkserver.read_signed(self.sentinel)
+
+
+class _Process(mp_context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj: Any) -> _Popen:
+        return _Popen(process_obj)
+
+
 def run(function: Callable[..., _T], *args: Any,
         expected: tuple[type[BaseException], ...] = (), budget: Budget | None = None) -> _T:
     """``function(*args)`` in a child process within ``budget`` (default: this process's).
@@ -109,7 +150,7 @@ def run(function: Callable[..., _T], *args: Any,
     budget = budget or _budget
     context = _fork_server()
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(
+    child = _Process(
         target=_child, args=(sender, budget.memory_mb * 1024 * 1024, function, args),
         daemon=True, name="tuition-import")
     try:
