@@ -278,7 +278,8 @@ def test_parse_amount(cell: Any, expected: int | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "cell", ["1.250.000,50", "1,5", "1.5", 1250.5, "12.34.567", "1.250,000.00", "abc", "-", True]
+    "cell", ["1.250.000,50", "1,5", "1.5", 1250.5, "12.34.567", "1.250,000.00", "abc", "-", True,
+             10**20, "1.000.000.000.001", "9" * 4000, 2**63]
 )
 def test_parse_amount_rejects(cell: Any) -> None:
     with pytest.raises(ValueError):

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from tuition.core.money import MAX_VND, too_large
 from tuition.core.notifications import BankNotification
 
 from .sheets import FileTooLarge, ImportFileError, Limits, read_sheet
@@ -179,8 +180,17 @@ def parse_amount(cell: Cell) -> int | None:
 
     Accepts thousand separators "1.250.000", "1,250,000", "1 250 000", a sign or parentheses,
     a trailing "VND"/"đ", and an all-zero fraction ("1,250,000.00", as some banks export).
-    A real fraction is refused: dong have no subunit, so "1.250,50" means a wrong column.
+    A real fraction is refused: dong have no subunit, so "1.250,50" means a wrong column; so
+    is an amount over :data:`~tuition.core.money.MAX_VND`, which no transfer can be.
     """
+    amount = _amount(cell)
+    if amount is not None and abs(amount) > MAX_VND:
+        vi, en = too_large(amount)
+        raise _CellProblem(vi, en)
+    return amount
+
+
+def _amount(cell: Cell) -> int | None:
     if _is_blank(cell):
         return None
     if isinstance(cell, bool):
@@ -209,6 +219,8 @@ def parse_amount(cell: Cell) -> int | None:
 
 
 def _whole_digits(text: str) -> int | None:
+    if sum(ch.isdigit() for ch in text) > 40:
+        return 10**40  # far past any bound; int() of thousands of digits would fail
     if text.isdigit() and text.isascii():
         return int(text)
     if _GROUPED_RE.fullmatch(text):
