@@ -370,7 +370,11 @@ FILTERS = {"class", "q", "period", "x", "overdue_only", "status"}
 PATHS = ["/invoices/{bad}", "/invoices/{bad}/qr.png", "/invoices/{bad}/qr.svg",
          "/payments/{big}", "/receipts/{big}", "/receipts/{big}.pdf", "/schools/{bad}",
          "/schools/{bad}/students", "/allocations/{big}/reversal",
-         "/schools/LQD/bank-accounts/{big}"]
+         "/schools/LQD/bank-accounts/{big}", "/schools/LQD/students/{bad}/parent-link",
+         "/payments/{big}/set-aside", "/payments/{big}/allocations", "/receipts/{big}/void",
+         "/invoices/{bad}/cancel"]
+#: Paths above that only take POST (PATCH for the bank account).
+_POSTED = ("reversal", "parent-link", "set-aside", "allocations", "void", "cancel")
 
 
 def test_api_query_strings_paths_and_methods(world, client):
@@ -391,7 +395,7 @@ def test_api_query_strings_paths_and_methods(world, client):
         for bad in ["%00", "x" * 3000, "%F0%9F%98%80", "..%2F..%2Fetc", "-1"]:
             path = template.replace("{bad}", bad).replace("{big}", "99999999999999999999999")
             method = "PATCH" if "bank-accounts" in path else (
-                "POST" if path.endswith("reversal") else "GET")
+                "POST" if path.endswith(_POSTED) else "GET")
             probe.check(f"{method} {path[:60]}", _api(client, token, method, path, json={}))
     probe.check("no token", client.get("/api/v1/schools/LQD/students"))
     probe.check("token with NUL", client.get("/api/v1/schools/LQD/students",
