@@ -219,7 +219,8 @@ def test_missing_required_columns_are_named():
     with pytest.raises(RosterInvalid) as caught:
         parse_roster(data, "a.csv", today=TODAY)
 
-    assert [(e.row, e.column) for e in caught.value.errors] == [(1, "code"), (1, "class_name")]
+    # A missing column is named as the template names it, never by an internal field name.
+    assert [(e.row, e.column) for e in caught.value.errors] == [(1, "Mã học sinh"), (1, "Lớp")]
     assert caught.value.errors[0].message == (
         'Thiếu cột "Mã học sinh" (hoặc "Student code") ở dòng tiêu đề 1.'
     )
@@ -515,7 +516,7 @@ def test_adjustments_missing_columns():
     with pytest.raises(AdjustmentsInvalid) as caught:
         parse_adjustments(csv_text(["Mã HS,Ghi chú", "A1,x"]), "a.csv")
 
-    assert [(e.row, e.column) for e in caught.value.errors] == [(1, "amount")]
+    assert [(e.row, e.column) for e in caught.value.errors] == [(1, "Số tiền")]
 
 
 @pytest.mark.parametrize(
@@ -548,7 +549,7 @@ def test_adjustments_name_missing_and_doubled_columns_before_reading_rows():
         parse_adjustments(data, "adj.csv")
 
     assert [(e.row, e.column, e.message, e.message_en) for e in caught.value.errors] == [
-        (1, "description", 'Thiếu cột "Nội dung" (hoặc "Description") ở dòng tiêu đề 1.',
+        (1, "Nội dung", 'Thiếu cột "Nội dung" (hoặc "Description") ở dòng tiêu đề 1.',
          'The "Description" (or "Nội dung") column is missing from header row 1.'),
         (1, "Số tiền (đ)", 'Các cột "Số tiền", "Số tiền (đ)" có cùng ý nghĩa; hãy giữ lại '
          "một cột.", 'Columns "Số tiền", "Số tiền (đ)" mean the same thing; keep only one.'),

@@ -170,8 +170,7 @@ def test_unrecognised_columns_are_named_in_the_error(acct):
     response = acct.upload(URL, data, "saoke.csv")
     assert response.status_code == 422
     error = response.get_json()["error"]
-    assert [r["column"] for r in error["rows"]] == [
-        "date_column", "memo_column", "amount_column, hoặc credit_column và debit_column"]
+    assert [r["column"] for r in error["rows"]] == ["Ngày giao dịch", "Nội dung", "Số tiền"]
     assert all(r["row"] is None for r in error["rows"])
     assert "“Giá trị”" in error["rows"][0]["message"]
     # With the columns named, the same file imports.

@@ -278,7 +278,8 @@ def test_parse_amount(cell: Any, expected: int | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "cell", ["1.250.000,50", "1,5", "1.5", 1250.5, "12.34.567", "1.250,000.00", "abc", "-", True]
+    "cell", ["1.250.000,50", "1,5", "1.5", 1250.5, "12.34.567", "1.250,000.00", "abc", "-", True,
+             10**20, "1.000.000.000.001", "9" * 4000, 2**63]
 )
 def test_parse_amount_rejects(cell: Any) -> None:
     with pytest.raises(ValueError):
@@ -416,9 +417,10 @@ def test_resolve_mapping_says_which_columns_it_cannot_find() -> None:
     with pytest.raises(StatementInvalid) as info:
         resolve_mapping(data, "s.csv", account_number=ACCOUNT)
     errors = info.value.errors
-    assert [e.column for e in errors] == [
-        "date_column", "memo_column", "amount_column, hoặc credit_column và debit_column"]
+    # Columns are named as people name them; the message says which field to fill in.
+    assert [e.column for e in errors] == ["Ngày giao dịch", "Nội dung", "Số tiền"]
     assert "“Giá trị”" in errors[0].message_vi and "'Ghi chú'" in errors[0].message_en
+    assert "date_column" in errors[0].message_vi and "credit_column" in errors[2].message_en
 
 
 def test_resolve_mapping_refuses_two_amount_layouts() -> None:

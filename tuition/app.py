@@ -27,6 +27,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     _require_secret_key(app)
+    from .importing import sandbox
+
+    sandbox.configure(seconds=float(app.config["IMPORT_SECONDS"]),
+                      memory_mb=int(app.config["IMPORT_MEMORY_MB"]))
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         os.makedirs(app.instance_path, exist_ok=True)
 
@@ -53,6 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_reconciliation,
         api_reports,
         api_statements,
+        api_templates,
         api_users,
         auth,
         errors,
@@ -72,6 +77,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     errors.init_app(app)
     security.init_app(app)
+    from .web import guards
+
+    guards.init_app(app)
     from .core.money import format_vnd
 
     app.add_template_filter(format_vnd, "vnd")

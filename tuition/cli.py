@@ -14,7 +14,7 @@ from .core import clock
 from .core.money import format_vnd
 from .extensions import db
 from .importing.roster import RosterInvalid, parse_roster
-from .importing.tabular import ImportFileError
+from .importing.tabular import LIMITS, ImportFileError
 from .models import User
 from .services import audit, billing, invoices, schools, students, users
 from .services.errors import ServiceError
@@ -72,6 +72,8 @@ def create_user(email, role, school_code, password, name):
 def import_students(school_code, school_year, file: Path):
     """Import or update students from an XLSX or CSV roster (all rows or none)."""
     school = _service_call(schools.get_school, school_code)
+    if file.stat().st_size > LIMITS.file_bytes:  # not read at all: it may be any size
+        fail(f"Lỗi: tệp lớn hơn {LIMITS.file_bytes // (1024 * 1024)} MB.")
     try:
         rows = parse_roster(file.read_bytes(), file.name)
     except ImportFileError as exc:

@@ -37,6 +37,10 @@ class Defaults:
     SESSION_COOKIE_SAMESITE = "Lax"
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    #: Reading an uploaded spreadsheet runs in a child process with this budget: wall-clock
+    #: seconds and address space in MB. Past either, the upload is refused (4xx).
+    IMPORT_SECONDS = 30
+    IMPORT_MEMORY_MB = 512
     #: Base URL printed on notices and receipts (verification links, parents' pages).
     PUBLIC_URL = "http://127.0.0.1:5000"
     #: Deployment-wide webhook secrets; per bank account keys take precedence.

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from tuition.core.money import MAX_VND
 from tuition.core.notifications import (
+    FIELD_LIMITS,
     MAX_BODY_BYTES,
     AuthError,
     BankNotification,
@@ -152,8 +154,11 @@ def _without(body: dict[str, Any], key: str) -> dict[str, Any]:
         (lambda b: {**b, "transactionDate": "2024-02-30 11:08:33"}, "'transactionDate'"),
         (lambda b: {**b, "transactionDate": "2024-07-02T11:08:33"}, "'transactionDate'"),
         (lambda b: {**b, "content": 123}, "'content'"),
-        (lambda b: {**b, "content": "a\x00b"}, "'content'"),
         (lambda b: {**b, "referenceCode": ["FT1"]}, "'referenceCode'"),
+        (lambda b: {**b, "transferAmount": 10**20}, "'transferAmount'"),
+        (lambda b: {**b, "transferAmount": 2**63}, "'transferAmount'"),
+        (lambda b: {**b, "transferAmount": MAX_VND + 1}, "'transferAmount'"),
+        (lambda b: {**b, "id": 2**63}, "'id'"),
     ],
 )
 def test_sepay_bad_fields_are_rejected(
@@ -179,6 +184,7 @@ BAD_BODIES = [
     pytest.param(b'{"content": "\xff\xfe"}', id="invalid-utf8"),
     pytest.param(b"\xef\xbb\xbf{}", id="utf8-bom"),
     pytest.param(b"[" * 30_000 + b"]" * 30_000, id="deep-nesting"),
+    pytest.param(b'{"transferAmount": ' + b"9" * 5000 + b"}", id="5000-digits"),
     pytest.param(
         b'{"content": "' + b"x" * MAX_BODY_BYTES + b'"}', id="huge"
     ),
@@ -192,6 +198,52 @@ def test_malformed_bodies_raise_bilingual_errors(raw: bytes, parse: Any) -> None
         parse(raw)
     assert info.value.message_vi and info.value.message_en
     assert str(info.value) == info.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "stored", "name"),
+    [
+        ("content", "HP LQ7K2\x00 con An", "HP LQ7K2 con An", "memo"),
+        ("content", "HP LQ7K2 \ud83d con An", "HP LQ7K2 \ufffd con An", "memo"),
+        # A reference that needed cleaning could equal another transfer's: not kept as one.
+        ("referenceCode", "FT\x0026\udfff", None, "bank_reference"),
+        ("referenceCode", "R" * 500, None, "bank_reference"),
+        ("gateway", "V" * 300, "V" * FIELD_LIMITS["bank_name"], "bank_name"),
+        ("accountNumber", "0011001234567" + "9" * 300,
+         ("0011001234567" + "9" * 300)[:FIELD_LIMITS["account_number"]], "account_number"),
+    ],
+)
+def test_sepay_unstorable_copied_text_is_cleaned_not_refused(
+    sepay_body: dict[str, Any], field: str, value: str, stored: str, name: str
+) -> None:
+    # JSON escapes carry the NUL and the lone surrogate, as a provider would send them.
+    raw = json.dumps({**sepay_body, field: value}).encode()
+    notification = parse_sepay(raw)
+    assert getattr(notification, name) == stored
+    assert notification.cleaned == (name,)
+    assert notification.amount_vnd == sepay_body["transferAmount"]
+
+
+def test_clean_notifications_say_nothing_was_cleaned(sepay_body: dict[str, Any]) -> None:
+    assert parse_sepay(dumps(sepay_body)).cleaned == ()
+
+
+def test_casso_unstorable_copied_text_is_cleaned(casso_vector: dict[str, Any]) -> None:
+    body = casso_vector["body"]
+    data = {**body["data"], "description": "HP\x00 LQ", "counterAccountName": "A\ud800" * 100,
+            "counterAccountNumber": "1" * 60}
+    notification = parse_casso(json.dumps({**body, "data": data}).encode())
+    assert notification.memo == "HP LQ"
+    assert notification.payer_name == ("A\ufffd" * 100)[:FIELD_LIMITS["payer_name"]]
+    assert notification.payer_account == "1" * FIELD_LIMITS["payer_account"]
+    assert set(notification.cleaned) == {"memo", "payer_name", "payer_account"}
+
+
+def test_field_limits_are_the_columns() -> None:
+    from tuition.models import BankTransaction
+
+    for name, limit in FIELD_LIMITS.items():
+        assert BankTransaction.__table__.c[name].type.length == limit, name
 
 
 def test_body_just_under_the_limit_is_read(sepay_body: dict[str, Any]) -> None:

@@ -13,9 +13,15 @@ Decisions worth knowing:
   guessing at a payment.
 * JSON is parsed strictly: UTF-8 only, no ``NaN``/``Infinity``, no duplicate keys (two ``amount``
   keys could be read differently by the signer and by us), bodies over :data:`MAX_BODY_BYTES`
-  refused, text fields must not carry NUL or lone surrogates (PostgreSQL cannot store them).
-* Fields we only copy (memo, reference, payer) are tolerated when missing: refusing a real
-  payment because a memo is absent would lose money after the provider gives up retrying.
+  refused. An amount over :data:`~tuition.core.money.MAX_VND` or an id past 64 bits cannot be a
+  real transfer and is refused too.
+* Fields we only copy (memo, reference, payer, bank name) are tolerated when missing, and
+  cleaned rather than refused when they carry what no database stores (NUL, a lone surrogate)
+  or run past their column (:data:`FIELD_LIMITS`): refusing a real payment for its memo would
+  lose the money once the provider gives up retrying. :attr:`BankNotification.cleaned` says
+  which fields were cleaned; such a notification is stored with its raw body and waits for a
+  person. A bank reference that needed cleaning is dropped (the raw body keeps it): cut or
+  stripped, it could equal another transfer's, and equal references are one transfer.
 """
 
 from __future__ import annotations
@@ -29,8 +35,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .money import MAX_VND, format_vnd
+
 #: Real notifications are well under 2 KiB; anything far bigger is not one of them.
 MAX_BODY_BYTES = 64 * 1024
+#: The longest value kept of each copied field: its column in ``bank_transactions``. A longer
+#: value is cut there (and the notification marked as cleaned); the raw body keeps it whole.
+FIELD_LIMITS = {"account_number": 40, "bank_reference": 120, "payer_account": 40,
+                "payer_name": 120, "bank_name": 80}
+#: Provider ids are positive 64-bit integers.
+MAX_TXN_ID = 2**63 - 1
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 _DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 _DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -56,6 +71,9 @@ class BankNotification:
     #: The virtual account (tài khoản định danh) the money was sent to, if the bank or the
     #: aggregator gave one: SePay ``subAccount``, Casso ``virtualAccountNumber``. Upper-cased.
     virtual_account: str | None = None
+    #: Fields (names above) whose text was cleaned: NUL or lone surrogates taken out, or cut
+    #: to :data:`FIELD_LIMITS`. Not empty means: store it, and let a person look.
+    cleaned: tuple[str, ...] = ()
 
 
 class NotificationError(ValueError):
@@ -118,6 +136,11 @@ def load_json_object(raw_body: bytes) -> dict[str, Any]:
             f"Nội dung yêu cầu không phải JSON hợp lệ (vị trí {exc.pos})",
             f"Request body is not valid JSON (at position {exc.pos})",
         ) from None
+    except ValueError:
+        # A number of thousands of digits: Python refuses to convert it (int_max_str_digits).
+        raise NotificationError(
+            "JSON có số quá dài", "JSON holds a number with too many digits"
+        ) from None
     except RecursionError:
         # A body of 60 000 "[" fits the size limit but blows the parser's stack.
         raise NotificationError(
@@ -139,7 +162,9 @@ def _missing(field: str) -> NotificationError:
 
 
 def _check_text(field: str, value: str) -> str:
-    if "\x00" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+    """``value`` if it holds neither NUL nor a lone surrogate (for callers that refuse rather
+    than clean: the SePay transaction list)."""
+    if "\x00" in value or _SURROGATE_RE.search(value):
         raise NotificationError(
             f"Trường '{field}' chứa ký tự không hợp lệ",
             f"Field '{field}' contains invalid characters",
@@ -147,19 +172,47 @@ def _check_text(field: str, value: str) -> str:
     return value
 
 
-def _required_text(obj: dict[str, Any], field: str) -> str:
+class _Cleaning:
+    """Copied text fields made storable, and which ones needed it."""
+
+    def __init__(self) -> None:
+        self.fields: list[str] = []
+
+    def text(self, name: str, value: str) -> str:
+        """``value`` without NUL and lone surrogates, cut to the field's column; ``name`` is
+        the :class:`BankNotification` field, recorded when anything changed."""
+        clean = _SURROGATE_RE.sub("\ufffd", value.replace("\x00", ""))
+        limit = FIELD_LIMITS.get(name)
+        if limit is not None and len(clean) > limit:
+            clean = clean[:limit]
+        if clean != value and name not in self.fields:
+            self.fields.append(name)
+        return clean
+
+
+def _clean(field: str, name: str | None, value: str, cleaning: _Cleaning | None) -> str:
+    """Cleaned as ``name`` by ``cleaning``, or without one refused when unstorable."""
+    if cleaning is None or name is None:
+        return _check_text(field, value)
+    return cleaning.text(name, value)
+
+
+def _required_text(obj: dict[str, Any], field: str, name: str | None = None,
+                   cleaning: _Cleaning | None = None) -> str:
     value = obj.get(field)
     if value is None:
         raise _missing(field)
-    if not isinstance(value, str) or not value.strip():
+    text = _clean(field, name, value.strip(), cleaning) if isinstance(value, str) else ""
+    if not text.strip():
         raise NotificationError(
             f"Trường '{field}' phải là chuỗi không rỗng",
             f"Field '{field}' must be a non-empty string",
         )
-    return _check_text(field, value.strip())
+    return text.strip()
 
 
-def _optional_text(obj: dict[str, Any], field: str) -> str | None:
+def _optional_text(obj: dict[str, Any], field: str, name: str | None = None,
+                   cleaning: _Cleaning | None = None) -> str | None:
     """Return the stripped string, or None when missing, null or blank."""
     value = obj.get(field)
     if value is None:
@@ -168,11 +221,11 @@ def _optional_text(obj: dict[str, Any], field: str) -> str | None:
         raise NotificationError(
             f"Trường '{field}' phải là chuỗi", f"Field '{field}' must be a string"
         )
-    value = _check_text(field, value.strip())
+    value = _clean(field, name, value.strip(), cleaning).strip()
     return value or None
 
 
-def _memo(obj: dict[str, Any], field: str) -> str:
+def _memo(obj: dict[str, Any], field: str, cleaning: _Cleaning | None = None) -> str:
     # The memo is kept exactly (no strip): matching normalises it later, and the raw text is
     # what a bookkeeper compares against the bank's own statement.
     value = obj.get(field)
@@ -182,24 +235,42 @@ def _memo(obj: dict[str, Any], field: str) -> str:
         raise NotificationError(
             f"Trường '{field}' phải là chuỗi", f"Field '{field}' must be a string"
         )
-    return _check_text(field, value)
+    return _clean(field, "memo", value, cleaning)
+
+
+def _reference(obj: dict[str, Any], field: str, cleaning: _Cleaning) -> str | None:
+    """The bank's reference, or None when it had to be cleaned: two transfers are one when
+    their references are equal, and a reference cut or stripped could equal another's. The
+    raw body keeps it, and the notification waits for review."""
+    reference = _optional_text(obj, field, "bank_reference", cleaning)
+    return None if "bank_reference" in cleaning.fields else reference
 
 
 #: Longest virtual account kept; real ones are bank account numbers (<= 19) or short codes.
 MAX_VIRTUAL_ACCOUNT = 40
 
 
-def _virtual_account(obj: dict[str, Any], field: str) -> str | None:
-    """A virtual account number, upper-cased, or None when missing or blank."""
-    value = _optional_text(obj, field)
-    if value is None:
+def _virtual_account(obj: dict[str, Any], field: str,
+                     cleaning: _Cleaning | None = None) -> str | None:
+    """A virtual account number, upper-cased, or None when missing or blank. One that cannot
+    be a virtual account (too long, unprintable) is refused without ``cleaning``; with it, it
+    is dropped and the notification waits for a person (the raw body keeps it)."""
+    value = obj.get(field)
+    if value is not None and not isinstance(value, str):
+        # Types stay strict (a number would have lost its leading zeros): 400.
+        raise NotificationError(f"Trường '{field}' phải là chuỗi",
+                                f"Field '{field}' must be a string")
+    if value is None or not value.strip():
         return None
-    if len(value) > MAX_VIRTUAL_ACCOUNT or not value.isprintable():
-        raise NotificationError(
-            f"Trường '{field}' không phải số tài khoản định danh hợp lệ",
-            f"Field '{field}' is not a valid virtual account number",
-        )
-    return value.upper()
+    if len(value.strip()) > MAX_VIRTUAL_ACCOUNT or not value.strip().isprintable():
+        if cleaning is None:
+            raise NotificationError(
+                f"Trường '{field}' không phải số tài khoản định danh hợp lệ",
+                f"Field '{field}' is not a valid virtual account number",
+            )
+        cleaning.fields.append("virtual_account")
+        return None
+    return value.strip().upper()
 
 
 def _integer(obj: dict[str, Any], field: str) -> int:
@@ -220,7 +291,21 @@ def _txn_id(obj: dict[str, Any], field: str) -> str:
         raise NotificationError(
             f"Trường '{field}' không được âm", f"Field '{field}' must not be negative"
         )
+    if value > MAX_TXN_ID:
+        raise NotificationError(
+            f"Trường '{field}' quá lớn", f"Field '{field}' is too large"
+        )
     return str(value)
+
+
+def _bounded_amount(field: str, amount: int) -> int:
+    """``amount`` unless it is more than any real transfer can be."""
+    if abs(amount) > MAX_VND:
+        raise NotificationError(
+            f"Trường '{field}' quá lớn để là một giao dịch thật (tối đa {format_vnd(MAX_VND)} đ)",
+            f"Field '{field}' is too large for a real transfer (at most {MAX_VND:,} VND)",
+        )
+    return amount
 
 
 def _local_datetime(obj: dict[str, Any], field: str) -> datetime:
@@ -263,19 +348,21 @@ def parse_sepay(raw_body: bytes) -> BankNotification:
             "Trường 'transferAmount' phải lớn hơn 0",
             "Field 'transferAmount' must be greater than 0",
         )
+    cleaning = _Cleaning()
     return BankNotification(
         provider="sepay",
         provider_txn_id=_txn_id(body, "id"),
-        account_number=_required_text(body, "accountNumber"),
+        account_number=_required_text(body, "accountNumber", "account_number", cleaning),
         direction=direction,
-        amount_vnd=amount,
-        memo=_memo(body, "content"),
-        bank_reference=_optional_text(body, "referenceCode"),
+        amount_vnd=_bounded_amount("transferAmount", amount),
+        memo=_memo(body, "content", cleaning),
+        bank_reference=_reference(body, "referenceCode", cleaning),
         occurred_at=_local_datetime(body, "transactionDate"),
         payer_account=None,
         payer_name=None,
-        bank_name=_optional_text(body, "gateway"),
-        virtual_account=_virtual_account(body, "subAccount"),
+        bank_name=_optional_text(body, "gateway", "bank_name", cleaning),
+        virtual_account=_virtual_account(body, "subAccount", cleaning),
+        cleaned=tuple(cleaning.fields),
     )
 
 
@@ -371,19 +458,21 @@ def parse_casso(raw_body: bytes) -> BankNotification:
         raise NotificationError(
             "Trường 'amount' không được bằng 0", "Field 'amount' must not be 0"
         )
+    cleaning = _Cleaning()
     return BankNotification(
         provider="casso",
         provider_txn_id=_txn_id(data, "id"),
-        account_number=_required_text(data, "accountNumber"),
+        account_number=_required_text(data, "accountNumber", "account_number", cleaning),
         direction="in" if amount > 0 else "out",
-        amount_vnd=abs(amount),
-        memo=_memo(data, "description"),
-        bank_reference=_optional_text(data, "reference"),
+        amount_vnd=abs(_bounded_amount("amount", amount)),
+        memo=_memo(data, "description", cleaning),
+        bank_reference=_reference(data, "reference", cleaning),
         occurred_at=_local_datetime(data, "transactionDateTime"),
-        payer_account=_optional_text(data, "counterAccountNumber"),
-        payer_name=_optional_text(data, "counterAccountName"),
-        bank_name=_optional_text(data, "bankName"),
-        virtual_account=_virtual_account(data, "virtualAccountNumber"),
+        payer_account=_optional_text(data, "counterAccountNumber", "payer_account", cleaning),
+        payer_name=_optional_text(data, "counterAccountName", "payer_name", cleaning),
+        bank_name=_optional_text(data, "bankName", "bank_name", cleaning),
+        virtual_account=_virtual_account(data, "virtualAccountNumber", cleaning),
+        cleaned=tuple(cleaning.fields),
     )
 
 

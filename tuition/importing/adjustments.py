@@ -8,7 +8,8 @@ ever goes through float.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from .roster import ROSTER_COLUMNS, parse_student_code
 from .tabular import (
@@ -19,6 +20,7 @@ from .tabular import (
     RowsInvalid,
     clean_text,
     header_errors,
+    headers_in_file,
     match_headers,
     read_table,
     show,
@@ -27,6 +29,8 @@ from .tabular import (
 __all__ = [
     "ADJUSTMENT_COLUMNS",
     "MAX_ADJUSTMENT_VND",
+    "TEMPLATE_EXAMPLE",
+    "TEMPLATE_HEADERS",
     "AdjustmentRow",
     "AdjustmentsInvalid",
     "RowError",
@@ -53,6 +57,9 @@ _LABELS = {
     "amount": ("Số tiền", "Amount"),
     "description": ("Nội dung", "Description"),
 }
+#: The downloadable template's columns (field -> header) and example row: a meal refund.
+TEMPLATE_HEADERS = {name: label[0] for name, label in _LABELS.items()}
+TEMPLATE_EXAMPLE = ("HS001", -150_000, "Trả tiền ăn 5 ngày nghỉ")
 _MAX_DESCRIPTION = 200
 
 
@@ -64,6 +71,12 @@ class AdjustmentRow:
     student_code: str
     amount_vnd: int
     description: str
+    #: Field name -> the column's header as the file writes it, for later messages.
+    columns: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def column(self, name: str) -> str:
+        """The header of field ``name`` as in the file, else as the template writes it."""
+        return self.columns.get(name) or _LABELS[name][0]
 
 
 class AdjustmentsInvalid(RowsInvalid):
@@ -83,6 +96,7 @@ def parse_adjustments(data: bytes, filename: str) -> list[AdjustmentRow]:
         raise AdjustmentsInvalid(errors)
 
     columns = match.columns
+    headers = headers_in_file(table, match)
     result: list[AdjustmentRow] = []
     for number, cells in table.rows:
         row = RowCells(table.headers, number, cells, errors)
@@ -94,7 +108,7 @@ def parse_adjustments(data: bytes, filename: str) -> list[AdjustmentRow]:
                                 required=_LABELS["description"])
         if len(errors) == before:
             assert code is not None and amount is not None and description is not None
-            result.append(AdjustmentRow(number, code, amount, description))
+            result.append(AdjustmentRow(number, code, amount, description, headers))
     if errors:
         raise AdjustmentsInvalid(errors)
     return result
@@ -133,17 +147,28 @@ def parse_amount_vnd(value: Cell) -> int:
             "The amount is zero; delete the row if no adjustment is needed.",
         )
     if abs(amount) > MAX_ADJUSTMENT_VND:
-        raise CellError(
-            f"Số tiền {_dong(amount)} đ quá lớn (tối đa {_dong(MAX_ADJUSTMENT_VND)} đ).",
-            f"The amount {amount:,} VND is too large (at most {MAX_ADJUSTMENT_VND:,} VND).",
-        )
+        raise _too_large(amount)
     return amount
+
+
+def _too_large(value: Cell) -> CellError:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return CellError(
+            f"Số tiền {_dong(value)} đ quá lớn (tối đa {_dong(MAX_ADJUSTMENT_VND)} đ).",
+            f"The amount {value:,} VND is too large (at most {MAX_ADJUSTMENT_VND:,} VND).",
+        )
+    return CellError(
+        f"Số tiền {show(value)} quá lớn (tối đa {_dong(MAX_ADJUSTMENT_VND)} đ).",
+        f"The amount {show(value)} is too large (at most {MAX_ADJUSTMENT_VND:,} VND).",
+    )
 
 
 def _parse_amount_text(value: str) -> int:
     text = _CURRENCY.sub("", value.strip())
     if match := _AMOUNT.fullmatch(text):
-        digits = re.sub(r"[^0-9]", "", match[2])
+        digits = re.sub(r"[^0-9]", "", match[2]).lstrip("0") or "0"
+        if len(digits) > len(str(MAX_ADJUSTMENT_VND)):  # int() of 5,000 digits fails
+            raise _too_large(value)
         return -int(digits) if match[1] else int(digits)
     if _FRACTION.fullmatch(text):
         raise _fraction(value)

@@ -8,7 +8,8 @@ accountant should be able to fix the whole file in one go.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from openpyxl.utils.datetime import from_excel
@@ -33,6 +34,8 @@ __all__ = [
     "GRADES",
     "LEVEL_OF_GRADE",
     "ROSTER_COLUMNS",
+    "TEMPLATE_EXAMPLE",
+    "TEMPLATE_HEADERS",
     "RosterInvalid",
     "RosterRow",
     "RowError",
@@ -94,11 +97,25 @@ ROSTER_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# How a required field is named in messages: Vietnamese and English.
+#: The columns of the downloadable template, in order: field -> header. A column missing
+#: from a file is named in messages as the template names it.
+TEMPLATE_HEADERS: dict[str, str] = {
+    "code": "Mã học sinh",
+    "full_name": "Họ và tên",
+    "date_of_birth": "Ngày sinh",
+    "class_name": "Lớp",
+    "guardian_name": "Họ tên phụ huynh",
+    "guardian_phone": "Số điện thoại",
+}
+#: The template's example row (the birth date a real date, so Excel shows it as one).
+TEMPLATE_EXAMPLE = ("HS001", "Nguyễn Thị Ánh Dương", date(2019, 3, 5), "1A", "Nguyễn Văn Bình",
+                    "0912345678")
+
+# How a required field is named in messages: Vietnamese (the template's header) and English.
 _LABELS = {
-    "code": ("Mã học sinh", "Student code"),
-    "full_name": ("Họ và tên", "Full name"),
-    "class_name": ("Lớp", "Class"),
+    "code": (TEMPLATE_HEADERS["code"], "Student code"),
+    "full_name": (TEMPLATE_HEADERS["full_name"], "Full name"),
+    "class_name": (TEMPLATE_HEADERS["class_name"], "Class"),
 }
 
 _REQUIRED = ("code", "full_name", "class_name")
@@ -119,6 +136,13 @@ class RosterRow:
     class_name: str
     guardian_name: str | None
     guardian_phone: str | None
+    #: Field name -> the column's header as the file writes it, for later messages
+    #: (shared by the rows of one file).
+    columns: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def column(self, name: str) -> str:
+        """The header of field ``name`` as in the file, else as the template writes it."""
+        return self.columns.get(name) or TEMPLATE_HEADERS[name]
 
 
 class RosterInvalid(RowsInvalid):
@@ -135,6 +159,7 @@ def parse_roster(data: bytes, filename: str, *, today: date | None = None) -> li
     columns, header_errors = _roster_columns(table)
     if header_errors:
         raise RosterInvalid(header_errors)
+    headers = {name: table.headers[index] for name, index in columns.items()}
     today = today or clock.today_vn()
     earliest, latest = _years_before(today, _MAX_AGE), _years_before(today, _MIN_AGE)
 
@@ -178,7 +203,7 @@ def parse_roster(data: bytes, filename: str, *, today: date | None = None) -> li
             result.append(RosterRow(
                 row=number, code=code, full_name=full_name, date_of_birth=date_of_birth,
                 class_name=class_name, guardian_name=guardian_name,
-                guardian_phone=guardian_phone,
+                guardian_phone=guardian_phone, columns=headers,
             ))
     if errors:
         raise RosterInvalid(errors)

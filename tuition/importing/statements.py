@@ -14,25 +14,24 @@ all schools, and two banks may well hand out the same short reference number.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 import unicodedata
-import warnings
-import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+from tuition.core.money import MAX_VND, too_large
 from tuition.core.notifications import BankNotification
 
-#: Statements of a year for a busy account stay well below this; it also caps zip bombs' input.
+from .sheets import FileTooLarge, ImportFileError, Limits, read_sheet
+
+#: Statements of a year for a busy account stay well below these.
 MAX_FILE_BYTES = 10 * 1024 * 1024
+#: Sheet rows, blank ones included.
 MAX_ROWS = 50_000
 #: Bank exports put a preamble (bank name, account, period) above the header row.
 HEADER_SEARCH_ROWS = 40
@@ -125,96 +124,22 @@ def _file_error(message_vi: str, message_en: str) -> StatementInvalid:
 
 
 # --------------------------------------------------------------------------- reading files
-# TODO: switch to tuition.importing.tabular.read_table once it can start the table below a
-# preamble. Today read_table takes the first non-empty row as the header (a bank's title line),
-# cuts every row to that header's width and sniffs the CSV delimiter from that title line, so
-# it cannot read a bank export; this reader keeps every row and lets _locate_header search.
+
+#: What a statement upload may be: bigger than a roster (a year of a busy account), still
+#: far from harm. See :class:`~tuition.importing.sheets.Limits`.
+LIMITS = Limits(file_bytes=MAX_FILE_BYTES, rows=MAX_ROWS)
 
 
 def _read_rows(data: bytes, filename: str) -> list[tuple[int, list[Cell]]]:
-    """Every row of the first sheet as (1-based row number, cells)."""
-    if len(data) > MAX_FILE_BYTES:
-        raise _file_error(
-            f"Tệp quá lớn (tối đa {MAX_FILE_BYTES // (1024 * 1024)} MB)",
-            f"File too large (at most {MAX_FILE_BYTES // (1024 * 1024)} MB)",
-        )
-    name = filename.lower()
-    if name.endswith((".xlsx", ".xlsm")):
-        return _read_xlsx(data)
-    if name.endswith((".csv", ".txt")):
-        return _read_csv(data)
-    raise _file_error(
-        "Chỉ nhận tệp .xlsx hoặc .csv (tệp .xls cũ: hãy mở và lưu lại dưới dạng .xlsx)",
-        "Only .xlsx or .csv files are accepted (old .xls: open and save it as .xlsx)",
-    )
-
-
-def _read_xlsx(data: bytes) -> list[tuple[int, list[Cell]]]:
-    from openpyxl import load_workbook  # imported here: CSV uploads do not need it
-
+    """The non-empty rows of the first sheet as (1-based row number, cells), read by the
+    guarded reader. A file too large to read stays :class:`FileTooLarge` (413); any other
+    unreadable file is a :class:`StatementInvalid` like every other problem of a statement."""
     try:
-        # Bank exports often lack default styles and openpyxl warns about it; that is noise.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises zipfile, KeyError, XML errors... for a broken file
-        raise _file_error(
-            "Không đọc được tệp Excel", "The Excel file could not be read"
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        # Some generators write a wrong <dimension>; read-only mode would trust it and silently
-        # drop statement lines. Forgetting it makes openpyxl read every row present.
-        sheet.reset_dimensions()
-        rows: list[tuple[int, list[Cell]]] = []
-        for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            if number > MAX_ROWS:
-                raise _file_error(
-                    f"Tệp có quá nhiều dòng (tối đa {MAX_ROWS})",
-                    f"Too many rows (at most {MAX_ROWS})",
-                )
-            rows.append((number, list(values)))
-        return rows
-    except StatementInvalid:
-        raise  # a ValueError too, but already says what is wrong
-    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, SyntaxError):
-        # Sheet XML is parsed lazily, so a damaged sheet only shows up while iterating.
-        raise _file_error(
-            "Không đọc được tệp Excel", "The Excel file could not be read"
-        ) from None
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> list[tuple[int, list[Cell]]]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"  # Excel's "Unicode Text" export
-    else:
-        encoding = "utf-8-sig"  # strips the BOM Excel writes in "CSV UTF-8"
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        raise _file_error(
-            "Tệp CSV phải được lưu với mã hoá UTF-8 (CSV UTF-8)",
-            "The CSV file must be saved as UTF-8 (CSV UTF-8)",
-        ) from None
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows: list[tuple[int, list[Cell]]] = []
-    try:
-        # Row numbers count records, which equals lines unless a memo holds a line break.
-        for number, record in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
-            if number > MAX_ROWS:
-                raise _file_error(
-                    f"Tệp có quá nhiều dòng (tối đa {MAX_ROWS})",
-                    f"Too many rows (at most {MAX_ROWS})",
-                )
-            rows.append((number, list(record)))
-    except csv.Error as exc:
-        raise _file_error("Tệp CSV bị lỗi định dạng", f"Malformed CSV file: {exc}") from None
-    return rows
+        return read_sheet(data, filename, limits=LIMITS, csv_suffixes=(".csv", ".txt")).rows
+    except FileTooLarge:
+        raise
+    except ImportFileError as exc:
+        raise _file_error(exc.message_vi, exc.message_en) from None
 
 
 # --------------------------------------------------------------------------- cells
@@ -255,8 +180,17 @@ def parse_amount(cell: Cell) -> int | None:
 
     Accepts thousand separators "1.250.000", "1,250,000", "1 250 000", a sign or parentheses,
     a trailing "VND"/"đ", and an all-zero fraction ("1,250,000.00", as some banks export).
-    A real fraction is refused: dong have no subunit, so "1.250,50" means a wrong column.
+    A real fraction is refused: dong have no subunit, so "1.250,50" means a wrong column; so
+    is an amount over :data:`~tuition.core.money.MAX_VND`, which no transfer can be.
     """
+    amount = _amount(cell)
+    if amount is not None and abs(amount) > MAX_VND:
+        vi, en = too_large(amount)
+        raise _CellProblem(vi, en)
+    return amount
+
+
+def _amount(cell: Cell) -> int | None:
     if _is_blank(cell):
         return None
     if isinstance(cell, bool):
@@ -285,6 +219,8 @@ def parse_amount(cell: Cell) -> int | None:
 
 
 def _whole_digits(text: str) -> int | None:
+    if sum(ch.isdigit() for ch in text) > 40:
+        return 10**40  # far past any bound; int() of thousands of digits would fail
     if text.isdigit() and text.isascii():
         return int(text)
     if _GROUPED_RE.fullmatch(text):
@@ -563,7 +499,11 @@ def parse_statement_lines(
     header_index, columns = _locate_header(rows, mapping)
     header_cells = rows[header_index][1]
     collector = _Collector()
-    parsed = _parse_rows(rows[header_index + 1:], columns, mapping, collector)
+    # Messages name each column as the file writes it (the mapping may differ in case or
+    # spacing); the mapping returned to callers stays as given.
+    as_in_file = replace(mapping, **{
+        name: _cell_text(header_cells[position]) for name, position in columns.items()})
+    parsed = _parse_rows(rows[header_index + 1:], columns, as_in_file, collector)
     if collector.errors:
         raise StatementInvalid(collector.errors)
     if not parsed:
@@ -692,6 +632,9 @@ def _missing_fields(columns: dict[str, str]) -> list[str]:
     return missing
 
 
+#: How a column the file lacks is named (as people name it, never by a field name).
+_MISSING_COLUMNS = {"date_column": "Ngày giao dịch", "memo_column": "Nội dung",
+                    "amount_column": "Số tiền"}
 _MISSING_LABELS = {
     "date_column": ("ngày giao dịch", "transaction date", "date_column"),
     "memo_column": ("nội dung chuyển khoản", "transfer description", "memo_column"),
@@ -747,7 +690,7 @@ def resolve_mapping(
             raise StatementInvalid([
                 StatementError(
                     None,
-                    _MISSING_LABELS[name][2],
+                    _MISSING_COLUMNS[name],
                     f"Không nhận ra cột {_MISSING_LABELS[name][0]}. Các cột trong tệp: "
                     f"{found_vi}. Hãy chỉ rõ cột trong trường {_MISSING_LABELS[name][2]}.",
                     f"No column recognised for the {_MISSING_LABELS[name][1]}. Columns in "

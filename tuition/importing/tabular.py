@@ -6,43 +6,28 @@ parsers built on top (rosters, adjustments) can be tested with files generated i
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
-import zipfile
-import zlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import TypeVar
 
-from openpyxl import load_workbook
 from openpyxl.utils.datetime import CALENDAR_WINDOWS_1900
 
-#: What a cell can hold once read: openpyxl gives numbers, text, dates and times;
-#: CSV gives text. Blank text is turned into ``None`` so both formats agree on "empty".
-Cell = str | int | float | bool | datetime | date | time | None
+from .sheets import Cell, FileTooLarge, ImportFileError, Limits, read_sheet
 
-#: More data rows than any school has; beyond this the upload is a mistake (or a zip bomb).
+__all__ = ["LIMITS", "MAX_DATA_ROWS", "Cell", "CellError", "FileTooLarge", "HeaderMatch",
+           "ImportFileError", "RowCells", "RowError", "RowsInvalid", "Table", "clean_text",
+           "header_errors", "headers_in_file", "match_headers", "normalise_header", "read_table",
+           "show"]
+
+#: More data rows than any school has; beyond this the upload is a mistake.
 MAX_DATA_ROWS = 20_000
+#: Caps on reading a roster or adjustment file (see :class:`~.sheets.Limits`).
+LIMITS = Limits()
 
 _T = TypeVar("_T")
-
-_XLSX_EXTENSIONS = (".xlsx", ".xlsm")
-_ZIP_MAGIC = b"PK\x03\x04"
-# Excel 97-2003 .xls files are OLE compound documents; openpyxl cannot read them.
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_CSV_DELIMITERS = (",", ";", "\t")
-
-
-class ImportFileError(Exception):
-    """The uploaded file cannot be read at all (wrong format, corrupt, empty, wrong encoding)."""
-
-    def __init__(self, message_vi: str, message_en: str) -> None:
-        super().__init__(message_vi)
-        self.message_vi = message_vi
-        self.message_en = message_en
 
 
 @dataclass(frozen=True)
@@ -50,7 +35,7 @@ class RowError:
     """One problem in one cell (or a missing column), shown to the accountant.
 
     ``row`` is the spreadsheet row number they see; ``column`` is the header as written in
-    the file, or the field name when the column itself is missing.
+    the file, or, for a missing column, the header the template uses.
     """
 
     row: int
@@ -95,126 +80,23 @@ class Table:
 def read_table(data: bytes, filename: str) -> Table:
     """Read the first sheet of an XLSX file, or a CSV file, into a :class:`Table`.
 
-    The header row is the first non-empty row; fully empty rows are skipped. Raises
-    :class:`ImportFileError` when the file is not XLSX/CSV, is corrupt, or has no data.
+    The header row is the first non-empty row; fully empty rows are skipped. Reading goes
+    through the guarded reader (:func:`~tuition.importing.sheets.read_sheet`). Raises
+    :class:`ImportFileError` when the file is not XLSX/CSV, is corrupt, too large, or has no
+    data.
     """
-    name = filename.lower().strip()
-    if name.endswith(".xls") or data.startswith(_OLE_MAGIC):
-        raise ImportFileError(
-            "Tệp Excel 97-2003 (.xls) không được hỗ trợ. Hãy mở tệp trong Excel và chọn "
-            "Lưu thành (Save As) → Sổ làm việc Excel (*.xlsx).",
-            "Excel 97-2003 (.xls) files are not supported. Open the file in Excel and save it "
-            "as an Excel Workbook (*.xlsx).",
-        )
-    if name.endswith(_XLSX_EXTENSIONS):
-        lines, epoch = _read_xlsx(data)
-    elif name.endswith(".csv"):
-        if data.startswith(_ZIP_MAGIC):
-            # An .xlsx renamed to .csv: reading it as text would produce garbage errors.
-            raise ImportFileError(
-                "Tệp này là tệp Excel (.xlsx) nhưng có đuôi .csv. Hãy đổi lại đuôi .xlsx "
-                "hoặc lưu lại dưới dạng CSV UTF-8.",
-                "This is an Excel (.xlsx) file named .csv. Rename it to .xlsx or save it "
-                "as CSV UTF-8.",
-            )
-        lines, epoch = _read_csv(data), CALENDAR_WINDOWS_1900
-    else:
-        raise ImportFileError(
-            "Chỉ nhận tệp Excel (.xlsx) hoặc CSV (.csv).",
-            "Only Excel (.xlsx) or CSV (.csv) files are accepted.",
-        )
-    return _to_table(lines, epoch)
-
-
-def _read_xlsx(data: bytes) -> tuple[list[tuple[int, list[Cell]]], datetime]:
-    """Non-empty rows of the first sheet, with their row numbers."""
-    if not data.startswith(_ZIP_MAGIC):
-        raise _corrupt_xlsx()
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    # openpyxl reports a malformed package with whatever its zip/XML layers raise
-    # (BadZipFile, KeyError for a missing part, XML parse errors, ValueError...);
-    # for an uploaded file they all mean the same thing to the accountant.
-    except Exception as exc:
-        raise _corrupt_xlsx() from exc
-    try:
-        sheet = workbook.worksheets[0]
-        # Some generators write a wrong <dimension>; read_only mode would trust it and
-        # silently drop rows. Forgetting it makes openpyxl read every row present.
-        sheet.reset_dimensions()
-        lines: list[tuple[int, list[Cell]]] = []
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_blank_to_none(value) for value in values]
-            if any(cell is not None for cell in cells):
-                lines.append((number, cells))
-                _check_size(len(lines))
-        return lines, workbook.epoch
-    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError, SyntaxError) as exc:
-        # Sheet XML is parsed lazily, so a damaged sheet only shows up while iterating.
-        raise _corrupt_xlsx() from exc
-    finally:
-        workbook.close()
-
-
-def _read_csv(data: bytes) -> list[tuple[int, list[Cell]]]:
-    """Non-empty records of a CSV file, with the row number Excel would show for each."""
-    text = _decode_csv(data)
-    delimiter = _sniff_delimiter(text)
-    lines: list[tuple[int, list[Cell]]] = []
-    try:
-        # Numbering records (not physical lines) matches Excel, where a quoted cell
-        # spanning several lines still occupies one row.
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        for number, record in enumerate(reader, start=1):
-            cells: list[Cell] = [_blank_to_none(value) for value in record]
-            if any(cell is not None for cell in cells):
-                lines.append((number, cells))
-                _check_size(len(lines))
-    except csv.Error as exc:
-        raise ImportFileError(
-            f"Tệp CSV bị lỗi định dạng: {exc}.",
-            f"The CSV file is malformed: {exc}.",
-        ) from exc
-    return lines
-
-
-def _decode_csv(data: bytes) -> str:
-    """Decode UTF-8 (with or without BOM) or BOM-marked UTF-16; refuse anything else.
-
-    Guessing a legacy code page (cp1258, TCVN3, VNI) would silently turn names into
-    mojibake that then gets imported, so a non-UTF-8 file is rejected with instructions.
-    """
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Excel's "Unicode Text" export; the BOM makes the encoding certain.
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise _not_utf8() from exc
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _not_utf8() from exc
-
-
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the header line into the most fields.
-
-    Excel uses ";" when the Windows list separator is ";" (Vietnamese regional settings,
-    where "," is the decimal mark) and "," otherwise; tab comes from "Unicode Text".
-    The header line is used because headers rarely contain delimiters, unlike data.
-    """
-    first_line = next((line for line in io.StringIO(text) if line.strip()), "")
-    best, best_count = ",", 1
-    for delimiter in _CSV_DELIMITERS:
-        count = len(next(csv.reader([first_line], delimiter=delimiter), []))
-        if count > best_count:
-            best, best_count = delimiter, count
-    return best
+    sheet = read_sheet(data, filename, limits=LIMITS)
+    return _to_table(sheet.rows, sheet.epoch)
 
 
 def _to_table(lines: list[tuple[int, list[Cell]]], epoch: datetime) -> Table:
     if not lines:
         raise ImportFileError("Tệp không có dữ liệu.", "The file is empty.")
+    if len(lines) > MAX_DATA_ROWS + 1:
+        raise FileTooLarge(
+            f"Tệp có quá nhiều dòng (tối đa {MAX_DATA_ROWS:,}). Hãy chia thành nhiều tệp.",
+            f"The file has too many rows (at most {MAX_DATA_ROWS:,}). Split it into several.",
+        )
     header_row, header_cells = lines[0]
     headers = ["" if cell is None else str(cell).strip() for cell in header_cells]
     while headers and not headers[-1]:
@@ -229,37 +111,6 @@ def _to_table(lines: list[tuple[int, list[Cell]]], epoch: datetime) -> Table:
             f"The file has only a header row (row {header_row}) and no data rows.",
         )
     return Table(headers=headers, header_row=header_row, rows=rows, epoch=epoch)
-
-
-def _blank_to_none(value: Cell) -> Cell:
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
-
-
-def _check_size(count: int) -> None:
-    if count > MAX_DATA_ROWS + 1:
-        raise ImportFileError(
-            f"Tệp có quá nhiều dòng (tối đa {MAX_DATA_ROWS:,}). Hãy chia thành nhiều tệp.",
-            f"The file has too many rows (at most {MAX_DATA_ROWS:,}). Split it into several.",
-        )
-
-
-def _corrupt_xlsx() -> ImportFileError:
-    return ImportFileError(
-        "Không đọc được tệp Excel: tệp bị hỏng hoặc không phải định dạng .xlsx.",
-        "The Excel file cannot be read: it is damaged or not in .xlsx format.",
-    )
-
-
-def _not_utf8() -> ImportFileError:
-    return ImportFileError(
-        'Tệp CSV không dùng bảng mã UTF-8 nên tiếng Việt sẽ bị lỗi font. Trong Excel, hãy '
-        'chọn Lưu thành (Save As) → "CSV UTF-8 (Comma delimited) (*.csv)" rồi tải lên lại, '
-        "hoặc tải lên tệp .xlsx.",
-        'The CSV file is not UTF-8 encoded. In Excel, use Save As → "CSV UTF-8 (Comma '
-        'delimited) (*.csv)" and upload again, or upload the .xlsx file.',
-    )
 
 
 # --- Header matching -------------------------------------------------------------------------
@@ -289,6 +140,11 @@ class HeaderMatch:
     missing: list[str] = field(default_factory=list)
     #: Fields matched by more than one column -> all their indexes; ambiguous, so an error.
     duplicated: dict[str, list[int]] = field(default_factory=dict)
+
+
+def headers_in_file(table: Table, match: HeaderMatch) -> dict[str, str]:
+    """Field name -> the header text as the file writes it, for messages about that column."""
+    return {name: table.headers[index] for name, index in match.columns.items()}
 
 
 def match_headers(
@@ -322,10 +178,11 @@ def match_headers(
 def header_errors(table: Table, match: HeaderMatch, missing: Collection[str],
                   labels: Mapping[str, tuple[str, str]]) -> list[RowError]:
     """Errors for the header row: each ``missing`` field (named by its Vietnamese and English
-    ``labels``) and each field given by several columns."""
+    ``labels``, the Vietnamese one being the header the template uses) and each field given
+    by several columns (named as the file names them)."""
     row = table.header_row
     errors = [RowError(
-        row, name,
+        row, labels[name][0],
         f'Thiếu cột "{labels[name][0]}" (hoặc "{labels[name][1]}") ở dòng tiêu đề {row}.',
         f'The "{labels[name][1]}" (or "{labels[name][0]}") column is missing from header row '
         f"{row}.",

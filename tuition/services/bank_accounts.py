@@ -63,12 +63,15 @@ def used_by_other_school(number: str, school_id: int) -> str | None:
 
 def new_account_fields(actor: User | None, school: School, data: dict[str, Any]) -> dict:
     """Check a new account (bank on the NAPAS list, number format and uniqueness)."""
-    bin_ = str(data.get("bin", "")).strip()
+    bin_ = data.get("bin")
+    bin_ = bin_.strip()[:10] if isinstance(bin_, str) else ""
     bank = bank_by_bin(bin_)
     if bank is None:
         raise Invalid(f"Mã ngân hàng (BIN) “{bin_[:10]}” không có trong danh sách NAPAS.",
                       f"Bank BIN {bin_[:10]!r} is not on the NAPAS list.", field="bin")
-    number = re.sub(r"[\s.-]", "", str(data.get("account_number", "")))[:40].upper()
+    # Text only: a JSON number would have lost its leading zeros, true would read "TRUE".
+    number = data.get("account_number")
+    number = re.sub(r"[\s.-]", "", number if isinstance(number, str) else "")[:40].upper()
     if not _ACCOUNT.match(number):
         raise Invalid("Số tài khoản chỉ gồm 4-19 chữ số hoặc chữ cái.",
                       "account_number must be 4-19 digits or letters.", field="account_number")

@@ -33,6 +33,7 @@ from ..models import (
 from . import audit, credits
 from .access import require_manage
 from .errors import Conflict, Invalid
+from .inputs import require_reason
 from .students import class_name_key
 
 
@@ -105,6 +106,10 @@ def run_billing(
         isinstance(school_days, bool) or not isinstance(school_days, int) or school_days <= 0
     ):
         raise Invalid("Số ngày học phải là số nguyên dương.", "school_days must be positive.")
+    if school_days is not None and school_days > (days := (parsed.end - parsed.start).days + 1):
+        raise Invalid(f"Số ngày học ({school_days}) nhiều hơn số ngày của kỳ ({days}).",
+                      f"school_days ({school_days}) is more than the period's {days} days.",
+                      field="school_days")
     if not fee_codes:
         raise Invalid("Chọn ít nhất một khoản thu.", "Choose at least one fee item.")
     if not preview:
@@ -287,6 +292,7 @@ def cancel_invoice(actor: User, school: School, invoice: Invoice, reason: str) -
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Cần ghi lý do hủy.", "A reason is required to cancel an invoice.")
+    require_reason(reason)
     locked = db.session.scalar(
         select(Invoice).where(Invoice.id == invoice.id).with_for_update()
     )

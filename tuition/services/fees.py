@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from ..core.money import require_vnd
+from ..core.money import MAX_VND, AmountTooLarge, require_vnd, too_large
 from ..extensions import db
 from ..importing.adjustments import AdjustmentRow, AdjustmentsInvalid
 from ..importing.roster import GRADES, RowError
@@ -19,6 +19,7 @@ from ..models.fees import UNITS
 from . import audit
 from .access import require_manage
 from .errors import Conflict, Invalid, NotFound
+from .inputs import limit_length
 
 _FEE_CODE = re.compile(r"^[A-Z0-9_-]{1,20}$")
 
@@ -48,12 +49,14 @@ def create_fee_item(actor: User, school: School, data: dict[str, Any]) -> FeeIte
                       "name is required (at most 120 characters).", field="name")
     try:
         amount = require_vnd(data.get("amount_vnd"))
+    except AmountTooLarge as exc:
+        raise Invalid(*too_large(data.get("amount_vnd")), field="amount_vnd") from exc
     except ValueError as exc:
         raise Invalid("Số tiền “amount_vnd” phải là số nguyên đồng dương.",
                       "amount_vnd must be a positive integer number of dong.",
                       field="amount_vnd") from exc
     unit = data.get("unit")
-    if unit not in UNITS:
+    if not isinstance(unit, str) or unit not in UNITS:
         raise Invalid("Đơn vị tính phải là: " + ", ".join(UNITS) + ".",
                       "unit must be one of: " + ", ".join(UNITS) + ".", field="unit")
     grades = _code_list(data.get("grades"), "grades")
@@ -124,8 +127,11 @@ def add_exemption(
         kind == "percent" and value > 100
     ):
         raise Invalid("Mức miễn giảm không hợp lệ.", "Invalid exemption value.")
+    if value > MAX_VND:
+        raise Invalid(*too_large(value), field="value")
     if not reason.strip():
         raise Invalid("Cần ghi lý do (đối tượng chính sách).", "A reason is required.")
+    limit_length(reason.strip(), 200, "Lý do", "The reason", field="reason")
     if valid_to and valid_to < valid_from:
         raise Invalid("Ngày kết thúc trước ngày bắt đầu.", "valid_to is before valid_from.")
     exemption = Exemption(
@@ -152,12 +158,16 @@ def add_adjustments(actor: User, school: School, rows: Sequence[AdjustmentRow]) 
         )
     }
     errors = [
-        RowError(row=r.row, column="Mã học sinh",
+        RowError(row=r.row, column=r.column("student_code"),
                  message=f"Không có học sinh mã “{r.student_code}” trong trường.",
                  message_en=f"No student with code {r.student_code!r} in this school.")
         for r in rows
         if r.student_code not in students
     ]
+    for r in rows:
+        if abs(r.amount_vnd) > MAX_VND:
+            raise Invalid(*too_large(r.amount_vnd), field="amount")
+        limit_length(r.description, 200, "Nội dung", "The description", field="description")
     if errors:
         raise AdjustmentsInvalid(errors)
     for row in rows:

@@ -24,6 +24,7 @@ from sqlalchemy import Row, and_, bindparam, func, or_, select
 from ..core import clock, matching
 from ..core.invoice_state import transition
 from ..core.memo import find_codes, same_transfer_memo
+from ..core.money import MAX_VND, too_large
 from ..core.notifications import BankNotification
 from ..extensions import db
 from ..models import (
@@ -38,6 +39,7 @@ from ..models import (
 from . import audit, cash_deposits, credits, receipts, refunds, sql, virtual_accounts
 from .access import require_manage
 from .errors import Conflict, Forbidden, Invalid, not_found
+from .inputs import require_reason
 from .suggestions import suggestions_for
 
 #: Statuses whose unallocated money waits for a person.
@@ -123,7 +125,8 @@ def _store_statement(dialect: str):
     table = BankTransaction.__table__
     columns = ("provider", "provider_txn_id", "school_id", "bank_account_id", "account_number",
                "direction", "amount_vnd", "memo", "bank_reference", "occurred_at",
-               "payer_account", "payer_name", "bank_name", "raw", "status", "virtual_account")
+               "payer_account", "payer_name", "bank_name", "raw", "status", "virtual_account",
+               "status_reason")
     return (
         sql.insert_for(dialect, table)
         .values({**{name: bindparam(name, type_=table.c[name].type) for name in columns},
@@ -146,6 +149,8 @@ def store(notification: BankNotification, raw: str | bytes, *,
     A repeat must say what the stored one says: the same key (or bank reference) with another
     amount, direction or receiving account raises :class:`ConflictingNotification` and stores
     nothing; the caller refuses it loudly and keeps it for an admin (services/refusals.py).
+    A notification whose text had to be cleaned to be stored (``notification.cleaned``) is
+    stored straight into review, reason ``cleaned_input``.
     """
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
@@ -166,7 +171,9 @@ def store(notification: BankNotification, raw: str | bytes, *,
         "payer_name": notification.payer_name,
         "bank_name": notification.bank_name,
         "raw": raw,
-        "status": "received",
+        # Text that had to be cleaned to be stored: a person compares it with the raw body.
+        "status": REVIEW if notification.cleaned else "received",
+        "status_reason": "cleaned_input" if notification.cleaned else None,
         "virtual_account": notification.virtual_account,
     }
     table = BankTransaction.__table__
@@ -583,6 +590,7 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    require_reason(reason)
     if txn.school_id is None:
         raise Conflict("Giao dịch vào tài khoản không thuộc trường nào; không thể gán.",
                        "The transaction is for an unknown account; it cannot be assigned.")
@@ -597,6 +605,8 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
                           for a in amounts):
         raise Invalid("Số tiền phải là số nguyên đồng dương.",
                       "Amounts must be positive integers (dong).", field="amount_vnd")
+    if too_big := [a for a in amounts if a > MAX_VND]:
+        raise Invalid(*too_large(too_big[0]), field="amount_vnd")
     free = unallocated_vnd(txn)
     if sum(amounts) > free:
         raise Conflict(f"Chỉ còn {free:,} đ chưa gán trong giao dịch này.".replace(",", "."),
@@ -661,6 +671,7 @@ def reverse(actor: User, allocation_id: int, *, reason: str) -> Allocation:
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    require_reason(reason)
     original = db.session.get(Allocation, allocation_id)
     if original is None:
         raise not_found("bút toán", "Allocation")
@@ -701,6 +712,7 @@ def set_aside(actor: User, txn: BankTransaction, *, reason: str) -> BankTransact
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Cần ghi lý do.", "A reason is required.", field="reason")
+    require_reason(reason)
     txn = _lock(txn)
     if txn.provider in ("cash", "opening"):
         # Cash is in somebody's cash box: it leaves it by a voided receipt, not by this.

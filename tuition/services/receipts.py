@@ -36,6 +36,7 @@ from ..models import (
 from . import audit, sql
 from .access import require_manage
 from .errors import Conflict, Invalid, not_found
+from .inputs import limit_length
 from .students import class_name_key
 
 #: The reason credits.settle gives the allocations it makes from a credit balance.
@@ -334,6 +335,9 @@ def void(actor: User | None, receipt: Receipt, *, reason: str) -> Receipt:
     reason = (reason or "").strip()
     if not reason:
         raise Invalid("Cần ghi lý do hủy biên lai.", "A reason is required.", field="reason")
+    # A reversal's receipt gets "Đảo bút toán: " before the reason, so this is the column's
+    # length rather than MAX_REASON.
+    limit_length(reason, 300, "Lý do", "The reason", field="reason")
     if receipt.status == "void":
         raise Conflict("Biên lai đã bị hủy.", "The receipt is already void.")
     receipt.status = "void"
@@ -363,9 +367,14 @@ def void_and_replace(actor: User, receipt: Receipt, *, reason: str,
     if any(a.reverses_id == allocation.id for a in allocation.transaction.allocations):
         raise Conflict("Khoản tiền này đã bị đảo; không thể lập biên lai thay thế.",
                        "The allocation was reversed; no replacement can be issued.")
+    if payer_name is not None and not isinstance(payer_name, str):
+        raise Invalid("Tên người nộp phải là chữ.", "payer_name must be text.",
+                      field="payer_name")
+    limit_length((payer_name or "").strip(), 120, "Tên người nộp", "The payer's name",
+                 field="payer_name")
     void(actor, receipt, reason=reason)
     content = dict(receipt.content)
-    if payer_name:
+    if payer_name and payer_name.strip():
         content["payer_name"] = payer_name.strip()
     content["issued_by"] = actor.name or actor.email
     replacement = issue(allocation, actor=actor, replaces=receipt, content=content)

@@ -16,7 +16,6 @@ from .access import require_admin
 from .errors import Conflict, Invalid, NotFound
 
 _SCHOOL_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,31}$")
-_ACCOUNT = re.compile(r"^[0-9A-Z]{4,19}$")
 
 
 def _text(data: dict[str, Any], key: str, *, required: bool = True, max_len: int = 200) -> str:

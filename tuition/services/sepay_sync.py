@@ -42,6 +42,7 @@ from ..core import clock
 from ..core.notifications import (
     BankNotification,
     NotificationError,
+    _bounded_amount,
     _local_datetime,
     _memo,
     _optional_text,
@@ -116,14 +117,14 @@ def _amount(item: dict[str, Any], name: str) -> int:
     if value is None:
         raise NotificationError(f"Thiếu trường '{name}'", f"Missing field '{name}'")
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
+        return _bounded_amount(name, value)
     match = _AMOUNT_RE.fullmatch(value.strip()) if isinstance(value, str) else None
     if match is None or (match.group(2) or "0").strip("0"):
         raise NotificationError(
             f"Trường '{name}' phải là số tiền nguyên đồng (nhận được {value!r})",
             f"Field '{name}' must be a whole number of dong (got {value!r})",
         )
-    return int(match.group(1))
+    return _bounded_amount(name, int(match.group(1)))
 
 
 def _bounded(name: str, value: str | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from ..core import clock
 from ..core.names import sort_key
+from ..core.numbers import small_int
 from ..extensions import db
 from ..importing.roster import (
     RosterInvalid,
@@ -44,6 +46,12 @@ def current_school_year(today: date | None = None) -> str:
     return f"{first}-{first + 1}"
 
 
+def _is_school_year(text: str) -> bool:
+    """"2026-2027": two consecutive years."""
+    match = re.fullmatch(r"(20[0-9]{2})-(20[0-9]{2})", text)
+    return bool(match) and int(match[2]) == int(match[1]) + 1
+
+
 def classroom_for(school: School, name: str, school_year: str, cache: dict) -> Classroom:
     """Find or create the class ``name``; ``cache`` maps names to classrooms already loaded."""
     room = cache.get(name)
@@ -62,10 +70,14 @@ def import_roster(
     """Create or update students by code. All rows or none: any bad row raises RosterInvalid."""
     require_manage(actor, school)
     school_year = school_year or current_school_year()
+    if not _is_school_year(school_year):
+        raise Invalid(f"Năm học “{school_year[:20]}” không hợp lệ; ghi dạng 2026-2027.",
+                      f"School year {school_year[:20]!r} is invalid; write it as 2026-2027.",
+                      field="school_year")
     errors = [
         RowError(
             row=row.row,
-            column="Lớp",
+            column=row.column("class_name"),
             message=f"Không xác định được khối của lớp “{row.class_name}”.",
             message_en=f"Cannot tell the grade of class {row.class_name!r}.",
         )
@@ -216,8 +228,8 @@ def update_student(actor: User, school: School, student: Student, data: dict[str
                             "Status must be studying or left.")
     room = None
     room_id = str(data.get("classroom_id") or "")
-    if room_id.isdigit():
-        room = db.session.get(Classroom, int(room_id))
+    if small_int(room_id) is not None:
+        room = db.session.get(Classroom, small_int(room_id))
     if room is None or room.school_id != school.id:
         errors["classroom_id"] = ("Hãy chọn một lớp của trường.", "Choose a class of the school.")
     if errors:
@@ -252,7 +264,8 @@ def record_phone_change(actor: User, school: School, student_code: str, old: str
                  old=old, new=new, via=via)
 
 
-def _parse_name(value: str) -> str:
+def _parse_name(value: str | None) -> str:
+    value = value or ""  # a required name left blank
     if not any(ch.isalpha() for ch in value):
         raise CellError(f"Tên “{value}” không hợp lệ: phải có chữ cái.",
                         f"Name {value!r} is invalid: it must contain letters.")

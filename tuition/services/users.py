@@ -41,7 +41,7 @@ def create_user(
     """Create a staff user; return it with a new API token (shown once, stored hashed), or
     None with ``api_token=False`` (the user can issue one on their account page)."""
     email = email.strip().lower()
-    if not _EMAIL.match(email):
+    if len(email) > 254 or not _EMAIL.match(email):
         raise Invalid(f"Email “{email}” không hợp lệ.", f"Invalid email {email!r}.")
     if role not in ROLES:
         raise Invalid(
@@ -53,6 +53,9 @@ def create_user(
             "Kế toán và hiệu trưởng phải thuộc một trường (--school).",
             "Accountants and principals need a school (--school).",
         )
+    if len(name) > 120:
+        raise Invalid("Tên dài quá 120 ký tự.", "The name is longer than 120 characters.",
+                      field="name")
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict(f"Email “{email}” đã được dùng.", f"Email {email!r} is taken.")
     user = User(

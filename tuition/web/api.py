@@ -61,6 +61,16 @@ def json_body() -> dict:
     return data
 
 
+def reason_of(data: dict) -> str:
+    """The body's "reason" as text; missing or null is empty (the service asks for one)."""
+    value = data.get("reason")
+    if value is None:
+        return ""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise Invalid("“reason” phải là chữ.", "reason must be text.", field="reason")
+    return str(value)
+
+
 def _date(value, field: str) -> date:
     try:
         return date.fromisoformat(str(value))
@@ -218,7 +228,7 @@ def get_invoice(code: str):
 def cancel_invoice(code: str):
     invoice = invoices.get_invoice_for(g.user, code)
     school = schools.get_school_by_id(invoice.school_id)
-    billing.cancel_invoice(g.user, school, invoice, str(json_body().get("reason", "")))
+    billing.cancel_invoice(g.user, school, invoice, reason_of(json_body()))
     db.session.commit()
     return jsonify(invoices.invoice_json(invoice, detail=True))
 
@@ -247,9 +257,13 @@ def invoice_qr_svg(code: str):
 def invoice_notice(code: str):
     invoice = invoices.get_invoice_for(g.user, code)
     school = schools.get_school_by_id(invoice.school_id)
+    layout = request.args.get("layout", "a4")
+    if layout not in ("a5x2", "a4"):
+        raise Invalid("Bố cục phải là a5x2 hoặc a4.", "layout must be a5x2 or a4.",
+                      field="layout")
     notice = invoices.notice_for(invoice, school, invoices.receiving_account(school))
     out = io.BytesIO()
-    render_notices([notice], out, layout=request.args.get("layout", "a4"))
+    render_notices([notice], out, layout=layout)
     out.seek(0)
     return send_file(out, mimetype="application/pdf", download_name=f"thong-bao-{code}.pdf")
 
@@ -428,7 +442,7 @@ def assign_payment(payment_id: int):
             raise Invalid("“credit” không hợp lệ.", "credit must be an object.")
         credit = (str(credit.get("student_code", "")), _amount(credit.get("amount_vnd")))
     payments.assign(g.user, txn, allocations=allocations, credit=credit,
-                    reason=str(data.get("reason", "")))
+                    reason=reason_of(data))
     db.session.commit()
     return jsonify(payments.payment_json(txn)), 201
 
@@ -436,7 +450,7 @@ def assign_payment(payment_id: int):
 @bp.post("/allocations/<int:allocation_id>/reversal")
 @authenticated
 def reverse_allocation(allocation_id: int):
-    reversal = payments.reverse(g.user, allocation_id, reason=str(json_body().get("reason", "")))
+    reversal = payments.reverse(g.user, allocation_id, reason=reason_of(json_body()))
     db.session.commit()
     return jsonify(payments.payment_json(reversal.transaction)), 201
 
@@ -445,7 +459,7 @@ def reverse_allocation(allocation_id: int):
 @authenticated
 def set_aside_payment(payment_id: int):
     txn = payments.get_transaction(g.user, payment_id, manage=True)
-    payments.set_aside(g.user, txn, reason=str(json_body().get("reason", "")))
+    payments.set_aside(g.user, txn, reason=reason_of(json_body()))
     db.session.commit()
     return jsonify(payments.payment_json(txn))
 

@@ -11,7 +11,7 @@ from ..extensions import db
 from ..services import cash, parents, receipts, students
 from ..services.errors import Invalid, not_found
 from ..spreadsheets import csv_bytes
-from .api import _school, authenticated, bp, json_body
+from .api import _school, authenticated, bp, json_body, reason_of
 
 
 def _day(name: str) -> date | None:
@@ -85,6 +85,9 @@ def void_receipt(receipt_id: int):
     """Void with a reason; with ``"replace": true`` a replacement gets a new number."""
     receipt = receipts.get_receipt(g.user, receipt_id)
     data = json_body()
+    if not isinstance(data.get("replace", False), bool):
+        raise Invalid("“replace” phải là true hoặc false.", "replace must be a boolean.",
+                      field="replace")
     if not data.get("replace") and cash.is_cash_receipt(receipt):
         # Cash: the money leaves the cash book with the receipt (see services/cash.py).
         entry = cash.void_receipt(g.user, receipt, reason=str(data.get("reason", "")))
@@ -94,12 +97,12 @@ def void_receipt(receipt_id: int):
                                             "amount_vnd": entry.amount_vnd}})
     if data.get("replace"):
         replacement = receipts.void_and_replace(
-            g.user, receipt, reason=str(data.get("reason", "")),
+            g.user, receipt, reason=reason_of(data),
             payer_name=data.get("payer_name"))
         db.session.commit()
         return jsonify({"voided": receipts.receipt_json(receipt),
                         "replacement": receipts.receipt_json(replacement)}), 201
-    receipts.void(g.user, receipt, reason=str(data.get("reason", "")))
+    receipts.void(g.user, receipt, reason=reason_of(data))
     db.session.commit()
     return jsonify({"voided": receipts.receipt_json(receipt)})
 
@@ -109,9 +112,13 @@ def void_receipt(receipt_id: int):
 def parent_links(code: str):
     """Each studying student's private link, as JSON or CSV (``?format=csv``) for SMS/Zalo."""
     school = _school(code)
+    fmt = request.args.get("format") or "json"
+    if fmt not in ("json", "csv"):
+        raise Invalid("“format” phải là json hoặc csv.", "format must be json or csv.",
+                      field="format")
     rows = parents.link_rows(g.user, school)
     db.session.commit()  # tokens created for students imported before links existed
-    if request.args.get("format") == "csv":
+    if fmt == "csv":
         body = csv_bytes(
             ["Mã học sinh", "Họ và tên", "Lớp", "Phụ huynh", "Số điện thoại", "Đường dẫn"],
             ([row["student_code"], row["student_name"], row["class"], row["guardian_name"],

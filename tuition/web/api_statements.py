@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g, jsonify, request
 
+from ..core.numbers import small_int
 from ..extensions import db
 from ..importing.statements import COLUMN_FIELDS, StatementInvalid
 from ..services import statements
@@ -39,10 +40,11 @@ def _account_id() -> int | None:
     value = (request.form.get("account_id") or "").strip()
     if not value:
         return None
-    if not value.isdigit():
+    number = small_int(value)
+    if number is None:
         raise Invalid("“account_id” phải là số.", "account_id must be an integer.",
                       field="account_id")
-    return int(value)
+    return number
 
 
 @bp.post("/schools/<code>/statements")

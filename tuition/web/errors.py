@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
@@ -68,12 +69,25 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ImportFileError)
     def bad_file(exc: ImportFileError):
-        return error_response(400, exc.message_vi, exc.message_en)
+        # 400 for a file that is not what it should be; 413 / 422 for one too large or too
+        # slow to read (the guarded reader's refusals).
+        return error_response(exc.status, exc.message_vi, exc.message_en)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
         return error_response(status, _HTTP_VI.get(status, exc.name), exc.description or exc.name)
+
+    @app.errorhandler(DataError)
+    def unstorable(exc: DataError):
+        # The database refused a value (too long for its column, out of its range): the input
+        # was bad, so the answer is a 4xx. Each such field should be checked before it gets
+        # here, with a message naming it; the log says which one was missed.
+        app.logger.warning("input refused by the database: %s", exc.orig)
+        return error_response(
+            422, "Dữ liệu không hợp lệ: có giá trị quá dài hoặc quá lớn.",
+            "Invalid input: a value is too long or too large.",
+        )
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

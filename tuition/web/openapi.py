@@ -19,6 +19,7 @@ _ERRORS = {
     "404": _json(_ref("Error"), "Not found"),
     "422": _json(_ref("Error"), "Invalid input"),
 }
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _SCHOOL = {"name": "school", "in": "path", "required": True, "schema": {"type": "string"}}
 _CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
          "description": "Invoice payment code"}
@@ -212,6 +213,14 @@ def _document() -> dict:
                     "type": "object", "properties": {
                         "file": {"type": "string", "format": "binary"},
                         "school_year": {"type": "string"}}}}}})},
+            "/schools/{school}/students/import-template.xlsx": {"get": _op(
+                "The roster template: the columns the import reads (Vietnamese headers) and "
+                "one example row",
+                {"200": {"description": "XLSX", "content": {_XLSX: {}}}}, params=[_SCHOOL])},
+            "/schools/{school}/students/import-template.csv": {"get": _op(
+                "The roster template as CSV (UTF-8 with a byte-order mark)",
+                {"200": {"description": "CSV", "content": {"text/csv": {}}}},
+                params=[_SCHOOL])},
             "/schools/{school}/students": {"get": _op(
                 "List students",
                 {"200": _json({"type": "object", "properties": {

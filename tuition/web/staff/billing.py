@@ -21,6 +21,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ...core import clock
+from ...core.money import MAX_VND, too_large
+from ...core.numbers import small_int
 from ...extensions import db
 from ...importing.adjustments import (
     AdjustmentRow,
@@ -29,7 +31,7 @@ from ...importing.adjustments import (
     parse_amount_vnd,
 )
 from ...importing.roster import GRADES, LEVEL_OF_GRADE
-from ...importing.tabular import CellError, ImportFileError
+from ...importing.tabular import CellError, FileTooLarge, ImportFileError
 from ...models import Invoice, School, Student
 from ...pdf.notices import render_notices
 from ...qrimage import qr_png
@@ -41,7 +43,7 @@ from ...services.errors import Invalid, ServiceError
 from ...services.students import current_school_year
 from ..formatting import grade_names, period_label
 from . import bp, load_school
-from .students import MAX_UPLOAD, localised, page_number
+from .students import MAX_UPLOAD, localised, page_number, refusal_status
 
 PER_PAGE = 100
 
@@ -57,7 +59,10 @@ def parse_dong(text: str, *, field: str) -> int:
     """A positive whole number of dong from a form field; fractions are refused, not rounded."""
     value = _CURRENCY.sub("", (text or "").strip()).replace("\u00a0", " ")
     if _DONG.fullmatch(value):
-        amount = int(re.sub(r"[^0-9]", "", value))
+        digits = re.sub(r"[^0-9]", "", value).lstrip("0")
+        if len(digits) > len(str(MAX_VND)) or int(digits or 0) > MAX_VND:
+            raise Invalid(*too_large(), field=field)
+        amount = int(digits or 0)
         if amount > 0:
             return amount
     elif re.fullmatch(r"[0-9., ]*[0-9][.,][0-9]{1,2}", value):
@@ -173,7 +178,8 @@ def enrolments(school_code: str, item_code: str):
     in_class, _count = student_service.search_students(
         g.user, school, class_name=class_name or "-", status="studying", per_page=10_000)
     if request.method == "POST":
-        chosen = {int(v) for v in request.form.getlist("student_ids") if v.isdigit()}
+        chosen = {n for v in request.form.getlist("student_ids")
+                  if (n := small_int(v)) is not None}
         try:
             added, removed = fee_service.set_enrolments(g.user, school, item, in_class, chosen)
         except ServiceError as exc:
@@ -215,8 +221,8 @@ def exemptions(school_code: str):
         item = fee_service.get_fee_item(school, form["item"]) if form["item"] else None
         if form["kind"] == "fixed":
             value = parse_dong(form["value"], field="value")
-        elif form["value"].isdigit():
-            value = int(form["value"])
+        elif small_int(form["value"], limit=100) is not None:
+            value = small_int(form["value"], limit=100)
         else:
             raise Invalid("Mức giảm phần trăm là số nguyên từ 1 đến 100.",
                           "A percentage is a whole number from 1 to 100.")
@@ -284,13 +290,13 @@ def adjustments_import(school_code: str):
     data = upload.read(MAX_UPLOAD + 1)
     try:
         if len(data) > MAX_UPLOAD:
-            raise ImportFileError("Tệp lớn hơn 5 MB.", "The file is larger than 5 MB.")
+            raise FileTooLarge("Tệp lớn hơn 5 MB.", "The file is larger than 5 MB.")
         count = fee_service.add_adjustments(g.user, school,
                                             parse_adjustments(data, upload.filename))
     except (ImportFileError, ServiceError) as exc:
         db.session.rollback()
         flash(localised(exc.message_vi, exc.message_en), "error")
-        return _adjustments_page(school, blank, status=422)
+        return _adjustments_page(school, blank, status=refusal_status(exc))
     except AdjustmentsInvalid as exc:
         db.session.rollback()
         flash(_("Tệp có %(n)d lỗi; chưa nhập dòng nào. Sửa các dòng dưới đây rồi tải lại.",
@@ -334,7 +340,7 @@ def billing(school_code: str):
     form = _billing_form()
     preview = request.form.get("action") != "issue"
     try:
-        if form["school_days"] and not form["school_days"].isdigit():
+        if form["school_days"] and small_int(form["school_days"]) is None:
             raise Invalid("Số ngày học phải là số nguyên dương.",
                           "School days must be a positive whole number.")
         result = billing_service.run_billing(
@@ -342,7 +348,7 @@ def billing(school_code: str):
             due_date=parse_form_date(form["due_date"], label_vi="hạn nộp",
                                      label_en="Due date"),
             classes=form["classes"] or None,
-            school_days=int(form["school_days"]) if form["school_days"] else None,
+            school_days=small_int(form["school_days"]) if form["school_days"] else None,
             preview=preview,
         )
     except ServiceError as exc:

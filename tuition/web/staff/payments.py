@@ -18,9 +18,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...core.clock import VIETNAM, format_date
+from ...core.money import MAX_VND, too_large
+from ...core.numbers import small_int
 from ...extensions import db
 from ...importing.statements import COLUMN_FIELDS, StatementInvalid
-from ...importing.tabular import ImportFileError
+from ...importing.tabular import FileTooLarge, ImportFileError
 from ...models import Allocation, BankTransaction, Invoice, Student
 from ...services import audit, payments, statements
 from ...services.errors import Conflict, Invalid, not_found
@@ -64,7 +66,8 @@ REASON_LABELS = {
     "same_transfer": _l("Cùng một lần chuyển khoản đã ghi nhận qua kênh khác."),
     "marked_duplicate": _l("Kế toán xác nhận là giao dịch trùng."),
     "confirmed": _l("Kế toán đã xác nhận."),
-    "cleaned_input": _l("Thông báo có ký tự không hợp lệ đã được làm sạch; cần kiểm tra."),
+    "cleaned_input": _l("Thông báo của ngân hàng có ký tự không lưu được hoặc trường quá dài; "
+                        "đã làm sạch để lưu. Hãy đối chiếu với nội dung gốc rồi gán tay."),
     "cash": _l("Thu tiền mặt tại trường."),
     "cash_void": _l("Biên lai tiền mặt đã hủy; tiền đã trả lại."),
     "cash_deposit": _l("Tiền mặt của trường nộp vào ngân hàng (không phải tiền học phí)."),
@@ -101,13 +104,23 @@ def error_text(exc) -> str:
     return exc.message_en if str(get_locale()) == "en" else exc.message_vi
 
 
+#: Whole dong as typed: "500000", "500.000", "500,000" or "500 000" (groups of three), with an
+#: optional "đ"/"vnd". "1,5" is not 15 dong: a separator must be followed by three digits.
+_TYPED_VND = re.compile(r"[0-9]+|[0-9]{1,3}([., _])[0-9]{3}(?:\1[0-9]{3})*")
+_CURRENCY = re.compile(r"\s*(?:đ|₫|đồng|vnđ|vnd)\s*$", re.IGNORECASE)
+
+
 def parse_vnd(text: str | None, field: str = "amount_vnd") -> int:
     """``"500.000"``, ``"500,000 đ"`` or ``"500000"`` -> 500000; anything else is refused."""
-    cleaned = re.sub(r"[\s.,_]|đ$|Đ$|vnd$", "", (text or "").strip(), flags=re.IGNORECASE)
-    if not cleaned.isdigit() or int(cleaned) <= 0:
-        raise Invalid(f"Số tiền “{text or ''}” không hợp lệ; nhập số đồng, ví dụ 500.000.",
-                      f"Invalid amount {text!r}; give whole dong, e.g. 500000.", field=field)
-    return int(cleaned)
+    typed = _CURRENCY.sub("", (text or "").strip()).replace("\u00a0", " ")
+    if _TYPED_VND.fullmatch(typed):
+        digits = re.sub(r"[^0-9]", "", typed).lstrip("0") or "0"
+        if len(digits) > len(str(MAX_VND)) or int(digits) > MAX_VND:
+            raise Invalid(*too_large(), field=field)
+        if int(digits) > 0:
+            return int(digits)
+    raise Invalid(f"Số tiền “{text or ''}” không hợp lệ; nhập số đồng, ví dụ 500.000.",
+                  f"Invalid amount {text!r}; give whole dong, e.g. 500000.", field=field)
 
 
 def _reason_label(txn: BankTransaction) -> str:
@@ -317,7 +330,7 @@ def _form_date(text: str, field: str):
 
 def _payments_page(school, *, error: str | None = None, status: int = 200):
     form = _search_form()
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = small_int(request.args.get("page"), limit=100_000) or 1
     per_page = 50
     try:
         search = PaymentSearch(
@@ -383,11 +396,14 @@ def statements_page(school_code: str):
             raise Invalid("Chọn tệp sao kê (XLSX hoặc CSV).", "Choose a statement file.",
                           field="file")
         account = (form.get("account_id") or "").strip()
+        if account and small_int(account) is None:
+            raise Invalid("Hãy chọn một tài khoản của trường.", "Choose an account of the school.",
+                          field="account_id")
         mapping = {name: form[name] for name in (*COLUMN_FIELDS, "date_format")
                    if form.get(name, "").strip()}
         counts = statements.import_statement(
             g.user, school, upload.read(), upload.filename,
-            account_id=int(account) if account.isdigit() else None, mapping=mapping)
+            account_id=small_int(account), mapping=mapping)
     except StatementInvalid as exc:
         db.session.rollback()
         return _statements_page(
@@ -396,7 +412,8 @@ def statements_page(school_code: str):
                     n=len(exc.errors)))
     except (*REFUSED, ImportFileError) as exc:
         db.session.rollback()
-        return _statements_page(school, form=form, error=error_text(exc), status=422)
+        return _statements_page(school, form=form, error=error_text(exc),
+                                status=413 if isinstance(exc, FileTooLarge) else 422)
     db.session.commit()
     flash(_("Đã đọc %(rows)d dòng: %(new)d giao dịch mới (%(matched)d đã khớp hóa đơn, "
             "%(review)d chờ xử lý, %(outgoing)d chi ra), %(duplicates)d đã có từ trước.",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from ...core.numbers import small_int
 from ...extensions import db
 from ...importing.roster import RosterInvalid, parse_roster
-from ...importing.tabular import ImportFileError
+from ...importing.tabular import FileTooLarge, ImportFileError
+from ...importing.templates import template
 from ...services import students as student_service
 from ...services.errors import ServiceError
 from . import bp, load_school
@@ -23,9 +25,14 @@ def localised(message_vi: str, message_en: str) -> str:
     return message_en if str(get_locale()) == "en" else message_vi
 
 
+def refusal_status(exc: Exception) -> int:
+    """A form's status when the upload or the change is refused: 413 for a file too large
+    to read, else 422."""
+    return 413 if isinstance(exc, FileTooLarge) else 422
+
+
 def page_number() -> int:
-    value = request.args.get("trang", "1")
-    return int(value) if value.isdigit() and int(value) > 0 else 1
+    return small_int(request.args.get("trang"), limit=100_000) or 1
 
 
 def status_labels() -> dict[str, str]:
@@ -104,13 +111,13 @@ def students_import(school_code: str):
     data = upload.read(MAX_UPLOAD + 1)
     try:
         if len(data) > MAX_UPLOAD:
-            raise ImportFileError("Tệp lớn hơn 5 MB.", "The file is larger than 5 MB.")
+            raise FileTooLarge("Tệp lớn hơn 5 MB.", "The file is larger than 5 MB.")
         rows = parse_roster(data, upload.filename)
         result = student_service.import_roster(g.user, school, rows)
     except (ImportFileError, ServiceError) as exc:
         db.session.rollback()
         flash(localised(exc.message_vi, exc.message_en), "error")
-        return render_template("staff/students/import.html", row_errors=[]), 422
+        return render_template("staff/students/import.html", row_errors=[]), refusal_status(exc)
     except RosterInvalid as exc:
         db.session.rollback()
         flash(_("Tệp có %(n)d lỗi; chưa nhập học sinh nào. Sửa các dòng dưới đây rồi tải lại.",
@@ -123,3 +130,24 @@ def students_import(school_code: str):
             created=result["created"], updated=result["updated"]), "info")
     return redirect(url_for("staff.students", school_code=school.code))
 
+
+
+# --- Templates to fill in (roster and adjustment imports) ------------------------------------
+
+
+def _template_download(kind: str, fmt: str) -> Response:
+    content, media_type, name = template(kind, fmt)
+    return Response(content, mimetype=media_type,
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@bp.get("/<school_code>/hoc-sinh/nhap/mau.<any(xlsx, csv):fmt>")
+def roster_template(school_code: str, fmt: str):
+    load_school(school_code)
+    return _template_download("roster", fmt)
+
+
+@bp.get("/<school_code>/dieu-chinh/mau.<any(xlsx, csv):fmt>")
+def adjustments_template(school_code: str, fmt: str):
+    load_school(school_code)
+    return _template_download("adjustments", fmt)
