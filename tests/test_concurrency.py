@@ -281,9 +281,10 @@ def test_two_billing_runs_for_one_period_at_once_issue_each_invoice_once(app, sc
         assert db.session.scalar(
             select(func.count(func.distinct(Invoice.student_id)))
             .where(Invoice.period == period)) == len(STUDENTS)
+        # The run that found everything billed issued nothing and left no run behind.
         runs = db.session.scalars(
             select(BillingRun.invoices_created).where(BillingRun.period == period))
-        assert sorted(runs) == [0, len(STUDENTS)]
+        assert list(runs) == [len(STUDENTS)]
 
 
 def http_post(url: str, raw: bytes):

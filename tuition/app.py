@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from .web import (  # noqa: F401  (api_* modules add routes to the API blueprint)
         api,
+        api_billing,
         api_receipts,
         api_reports,
         api_statements,

@@ -46,12 +46,16 @@ ADJUSTMENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "Nội dung", "Lý do", "Diễn giải", "Nội dung điều chỉnh", "Ghi chú",
         "Description", "Reason", "Note",
     ),
+    #: Optional: the fee item it corrects (a meal refund: TIENAN), kept on that item.
+    "fee_item": ("Mã khoản thu", "Khoản thu", "Fee item", "Fee item code"),
 }
+_REQUIRED = ("student_code", "amount", "description")
 
 _LABELS = {
     "student_code": ("Mã học sinh", "Student code"),
     "amount": ("Số tiền", "Amount"),
     "description": ("Nội dung", "Description"),
+    "fee_item": ("Mã khoản thu", "Fee item code"),
 }
 _MAX_DESCRIPTION = 200
 
@@ -64,6 +68,8 @@ class AdjustmentRow:
     student_code: str
     amount_vnd: int
     description: str
+    #: Code of the fee item it corrects; None for no particular item.
+    fee_item_code: str | None = None
 
 
 class AdjustmentsInvalid(RowsInvalid):
@@ -77,7 +83,7 @@ def parse_adjustments(data: bytes, filename: str) -> list[AdjustmentRow]:
     Raises :class:`~tuition.importing.tabular.ImportFileError` when the file is unreadable.
     """
     table = read_table(data, filename)
-    match = match_headers(table.headers, ADJUSTMENT_COLUMNS, required=tuple(ADJUSTMENT_COLUMNS))
+    match = match_headers(table.headers, ADJUSTMENT_COLUMNS, required=_REQUIRED)
     errors = header_errors(table, match, match.missing, _LABELS)
     if errors:
         raise AdjustmentsInvalid(errors)
@@ -92,9 +98,10 @@ def parse_adjustments(data: bytes, filename: str) -> list[AdjustmentRow]:
         amount = row.parse(columns["amount"], parse_amount_vnd, required=_LABELS["amount"])
         description = row.parse(columns["description"], _parse_description,
                                 required=_LABELS["description"])
+        item = row.parse(columns.get("fee_item"), _parse_fee_item_code)
         if len(errors) == before:
             assert code is not None and amount is not None and description is not None
-            result.append(AdjustmentRow(number, code, amount, description))
+            result.append(AdjustmentRow(number, code, amount, description, item))
     if errors:
         raise AdjustmentsInvalid(errors)
     return result
@@ -163,6 +170,14 @@ def _parse_description(value: Cell) -> str:
             f"The description is longer than {_MAX_DESCRIPTION} characters.",
         )
     return text
+
+
+def _parse_fee_item_code(value: Cell) -> str | None:
+    text = (clean_text(value) or "").upper()
+    if text and not re.fullmatch(r"[A-Z0-9_-]{1,20}", text):
+        raise CellError(f"Mã khoản thu {show(value)} không hợp lệ.",
+                        f"Fee item code {show(value)} is not valid.")
+    return text or None
 
 
 def _dong(amount: int) -> str:

@@ -2,6 +2,7 @@
 
 from .audit import AuditEvent
 from .billing import BillingRun, Invoice, InvoiceLine
+from .corrections import BilledMonth, InvoiceCorrection
 from .fees import Adjustment, Enrolment, Exemption, FeeItem
 from .payments import Allocation, BankTransaction
 from .receipts import Receipt, ReceiptSeries
@@ -15,12 +16,14 @@ __all__ = [
     "AuditEvent",
     "BankAccount",
     "BankTransaction",
+    "BilledMonth",
     "BillingRun",
     "Classroom",
     "Enrolment",
     "Exemption",
     "FeeItem",
     "Invoice",
+    "InvoiceCorrection",
     "InvoiceLine",
     "Receipt",
     "ReceiptSeries",

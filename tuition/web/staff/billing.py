@@ -329,13 +329,17 @@ def _billing_form() -> dict:
         "due_date": request.form.get("due_date", "").strip(),
         "classes": request.form.getlist("classes"),
         "school_days": request.form.get("school_days", "").strip(),
+        "overlap": request.form.get("overlap", "bill_missing"),
     }
 
 
-def _billing_page(school: School, form: dict, result=None, status: int = 200):
+def _billing_page(school: School, form: dict, result=None, conflicts=None, status: int = 200):
+    if result is not None:
+        conflicts = [o.as_json() for o in result.overlaps[:billing_service.OVERLAPS_LISTED]]
     return render_template(
-        "staff/billing/run.html", form=form, result=result,
-        items=fee_service.list_fee_items(school), units=unit_labels(),
+        "staff/billing/run.html", form=form, result=result, conflicts=conflicts or [],
+        items=[item for item in fee_service.list_fee_items(school) if not item.retired],
+        units=unit_labels(),
         classes=sorted({room.name for room in student_service.school_classes(school)}),
         periods=period_choices(form["period"]), period_label=period_label,
     ), status
@@ -346,7 +350,8 @@ def billing(school_code: str):
     school = load_school(school_code, manage=request.method == "POST")
     if request.method == "GET":
         return _billing_page(school, {"period": default_period(), "fee_items": [],
-                                      "due_date": "", "classes": [], "school_days": ""})
+                                      "due_date": "", "classes": [], "school_days": "",
+                                      "overlap": "bill_missing"})
     form = _billing_form()
     preview = request.form.get("action") != "issue"
     try:
@@ -359,17 +364,24 @@ def billing(school_code: str):
                                      label_en="Due date"),
             classes=form["classes"] or None,
             school_days=int(form["school_days"]) if form["school_days"] else None,
-            preview=preview,
+            preview=preview, overlap=form["overlap"],
         )
     except ServiceError as exc:
         db.session.rollback()
         flash(localised(exc.message_vi, exc.message_en), "error")
-        return _billing_page(school, form, status=422)
+        return _billing_page(school, form, conflicts=exc.details.get("conflicts"),
+                             status=exc.status)
     if preview:
+        return _billing_page(school, form, result)
+    if result.run is None:
+        flash(_("Không lập hóa đơn nào cho %(period)s: %(existing)d học sinh đã được thu đủ các "
+                "khoản này, %(nothing)d học sinh không có khoản phải thu.",
+                period=period_label(result.period.key), existing=result.skipped_existing,
+                nothing=result.skipped_nothing_to_bill), "error")
         return _billing_page(school, form, result)
     db.session.commit()
     flash(_("Đã lập %(n)d hóa đơn kỳ %(period)s, tổng %(total)s đ. Bỏ qua %(existing)d học sinh "
-            "đã có hóa đơn kỳ này và %(nothing)d học sinh không có khoản phải thu.",
+            "đã được thu đủ các khoản này và %(nothing)d học sinh không có khoản phải thu.",
             n=len(result.issued), period=period_label(result.period.key),
             total=f"{result.total_vnd:,}".replace(",", "."),
             existing=result.skipped_existing, nothing=result.skipped_nothing_to_bill), "info")
