@@ -85,7 +85,7 @@ class CorrectionReport:
         if not self.invoices:
             return ("Không có hóa đơn đã lập nào phải điều chỉnh.",
                     "No issued invoice needed correcting.")
-        vi, en = [], []
+        vi, en = [f"{self.reason}."], [f"{self.reason}."]
         for change in self.invoices:
             label = parse_period(change.period).label
             vi.append(f"Hóa đơn {change.code} ({label}): {format_vnd(change.total_before_vnd)} đ "
@@ -279,20 +279,6 @@ def _surplus_to_credit(actor, invoice: Invoice, surplus: int, reason: str) -> No
         surplus -= take
     if surplus:  # paid_vnd is kept equal to the allocations; this cannot happen
         raise RuntimeError(f"invoice {invoice.code}: paid amount not found in allocations")
-
-
-def corrections_of_exemption(exemption: Exemption) -> CorrectionReport:
-    """The corrections an exemption made (for the message after granting it)."""
-    report = CorrectionReport(exemption.reason)
-    for correction in db.session.scalars(
-            select(InvoiceCorrection).where(InvoiceCorrection.exemption_id == exemption.id)
-            .order_by(InvoiceCorrection.id)):
-        invoice = db.session.get(Invoice, correction.invoice_id)
-        report.invoices.append(InvoiceChange(
-            invoice.code, invoice.period, correction.total_before_vnd,
-            correction.total_after_vnd, correction.to_credit_vnd))
-    report.credit_left_vnd = credits.balance_vnd(exemption.student_id)
-    return report
 
 
 def list_corrections(invoice: Invoice) -> list[InvoiceCorrection]:

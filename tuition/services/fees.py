@@ -144,12 +144,24 @@ def add_exemption(
     actor: User, school: School, student: Student, *, kind: str, value: int, reason: str,
     valid_from: date, valid_to: date | None = None, item: FeeItem | None = None,
 ) -> Exemption:
+    """Record a miễn giảm and correct the invoices already issued (see
+    :func:`grant_exemption`, which also tells what changed)."""
+    exemption, _report = grant_exemption(actor, school, student, kind=kind, value=value,
+                                         reason=reason, valid_from=valid_from,
+                                         valid_to=valid_to, item=item)
+    return exemption
+
+
+def grant_exemption(
+    actor: User, school: School, student: Student, *, kind: str, value: int, reason: str,
+    valid_from: date, valid_to: date | None = None, item: FeeItem | None = None,
+):
     """Record a miễn giảm: ``percent`` (1-100) or ``fixed`` dong per billed unit.
 
     Invoices already issued for the periods it covers are corrected at once (see
     :func:`tuition.services.corrections.correct_student`): a correction line on each charge
     it lowers, and money already paid beyond the new total becomes the student's credit.
-    :func:`tuition.services.corrections.corrections_of_exemption` tells what changed.
+    Returns the exemption and the :class:`~tuition.services.corrections.CorrectionReport`.
     """
     require_manage(actor, school)
     if student.school_id != school.id or (item is not None and item.school_id != school.id):
@@ -194,9 +206,9 @@ def add_exemption(
     from .corrections import correct_student
 
     what = f"{value}%" if kind == "percent" else f"{value:,} đ".replace(",", ".")
-    correct_student(actor, school, student, cause="exemption", exemption=exemption,
-                    reason=f"Miễn giảm {what} ({reason})")
-    return exemption
+    report = correct_student(actor, school, student, cause="exemption", exemption=exemption,
+                             reason=f"Miễn giảm {what} ({reason})")
+    return exemption, report
 
 
 def add_adjustments(actor: User, school: School, rows: Sequence[AdjustmentRow]) -> int:

@@ -173,14 +173,13 @@ def add_exemption(code: str):
     if "valid_from" not in data:
         raise Invalid("Cần “valid_from” (ngày bắt đầu).", "valid_from is required.",
                       field="valid_from")
-    exemption = fees.add_exemption(
+    exemption, report = fees.grant_exemption(
         g.user, school, student, kind=str(data.get("kind", "")), value=data.get("value"),
         reason=str(data.get("reason") or ""), valid_from=_date(data["valid_from"], "valid_from"),
         valid_to=_optional_date(data, "valid_to"), item=item)
+    body = {**_exemption_json(exemption, _item_codes(school)), "corrections": report.as_json()}
     db.session.commit()
-    report = corrections.corrections_of_exemption(exemption)
-    return jsonify({**_exemption_json(exemption, _item_codes(school)),
-                    "corrections": report.as_json()}), 201
+    return jsonify(body), 201
 
 
 # --- Adjustments --------------------------------------------------------------------------------
