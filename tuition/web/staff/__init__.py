@@ -88,4 +88,4 @@ def home():
 
 
 # The areas register their views on ``bp``; imported last because they import ``bp``.
-from . import billing, payments, receipts, reports, settings, students  # noqa: E402, F401
+from . import billing, fee_items, payments, receipts, reports, settings, students  # noqa: E402, F401

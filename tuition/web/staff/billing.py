@@ -20,6 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from ...core import clock
 from ...core.periods import PeriodError, parse_period
 from ...extensions import db
 from ...importing.adjustments import (
@@ -119,7 +120,7 @@ def period_choices(selected: str | None = None) -> list[tuple[str, list[str]]]:
 
 
 def default_period() -> str:
-    today = date.today()
+    today = clock.today_vn()
     return f"{today.year}-{today.month:02d}" if today.month not in (6, 7, 8) else (
         f"{today.year}-09")
 
@@ -149,9 +150,12 @@ def _error_page(template: str, exc: ServiceError, **context):
 
 
 def _fees_page(school: School, form: dict, status: int = 200):
+    from .fee_items import partial_month_labels
+
     return render_template(
         "staff/billing/fees.html", items=fee_service.list_fee_items(school), form=form,
         grades=school_grades(school), grade_names=GRADES, units=unit_labels(),
+        partial_rules=partial_month_labels(),
     ), status
 
 
@@ -219,7 +223,7 @@ def _exemptions_page(school: School, form: dict, status: int = 200):
 def exemptions(school_code: str):
     school = load_school(school_code, manage=request.method == "POST")
     blank = {"student_code": "", "item": "", "kind": "percent", "value": "", "reason": "",
-             "valid_from": date.today().isoformat(), "valid_to": ""}
+             "valid_from": clock.today_vn().isoformat(), "valid_to": ""}
     if request.method == "GET":
         return _exemptions_page(school, blank)
     form = {key: request.form.get(key, "").strip() for key in blank}
@@ -236,7 +240,7 @@ def exemptions(school_code: str):
         else:
             raise Invalid("Mức giảm phần trăm là số nguyên từ 1 đến 100.",
                           "A percentage is a whole number from 1 to 100.")
-        fee_service.add_exemption(
+        _exemption, report = fee_service.grant_exemption(
             g.user, school, student, kind=form["kind"], value=value, reason=form["reason"],
             valid_from=parse_form_date(form["valid_from"], label_vi="ngày bắt đầu",
                                        label_en="Start date"),
@@ -250,20 +254,23 @@ def exemptions(school_code: str):
         return _exemptions_page(school, form, 422)
     db.session.commit()
     flash(_("Đã thêm miễn giảm cho %(name)s.", name=student.full_name), "info")
+    if report.invoices:
+        # Invoices already issued were corrected: say which, and what became credit.
+        flash(localised(*report.message()), "info")
     return redirect(url_for("staff.exemptions", school_code=school.code))
 
 
 def _adjustments_page(school: School, form: dict, row_errors=(), status: int = 200):
     return render_template(
         "staff/billing/adjustments.html", adjustments=fee_service.list_adjustments(school),
-        form=form, row_errors=list(row_errors),
+        form=form, row_errors=list(row_errors), items=fee_service.list_fee_items(school),
     ), status
 
 
 @bp.route("/<school_code>/dieu-chinh", methods=["GET", "POST"])
 def adjustments(school_code: str):
     school = load_school(school_code, manage=request.method == "POST")
-    blank = {"student_code": "", "amount": "", "description": ""}
+    blank = {"student_code": "", "amount": "", "description": "", "item": ""}
     if request.method == "GET":
         return _adjustments_page(school, blank)
     form = {key: request.form.get(key, "").strip() for key in blank}
@@ -274,7 +281,8 @@ def adjustments(school_code: str):
             raise Invalid(exc.message_vi, exc.message_en, field="amount") from exc
         if not form["description"]:
             raise Invalid("Cần ghi nội dung điều chỉnh.", "A description is required.")
-        rows = [AdjustmentRow(1, form["student_code"].upper(), amount, form["description"])]
+        rows = [AdjustmentRow(1, form["student_code"].upper(), amount, form["description"],
+                              form["item"].upper() or None)]
         fee_service.add_adjustments(g.user, school, rows)
     except AdjustmentsInvalid as exc:
         db.session.rollback()
@@ -292,7 +300,7 @@ def adjustments(school_code: str):
 @bp.post("/<school_code>/dieu-chinh/nhap")
 def adjustments_import(school_code: str):
     school = load_school(school_code, manage=True)
-    blank = {"student_code": "", "amount": "", "description": ""}
+    blank = {"student_code": "", "amount": "", "description": "", "item": ""}
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Hãy chọn tệp điều chỉnh (XLSX hoặc CSV)."), "error")
@@ -446,11 +454,14 @@ def _school_invoice(school: School, code: str) -> Invoice:
 
 
 def _invoice_page(school: School, invoice: Invoice, reason: str = "", status: int = 200):
+    from ...services.corrections import list_corrections
+
     memo = invoice_service.memo_for(invoice)
     has_qr = invoice.balance_vnd > 0 and school.default_account is not None
     return render_template(
         "staff/billing/invoice.html", invoice=invoice, memo=memo, has_qr=has_qr,
         reason=reason, statuses=status_labels(), period_label=period_label,
+        corrections=list_corrections(invoice), format_date=clock.format_date,
     ), status
 
 
