@@ -252,3 +252,22 @@ def test_a_child_who_leaves_gets_back_what_was_billed_after_the_leaving_day(acct
                       json={"left_on": "2026-11-16"}).get_json()
     assert again["corrections"]["invoices"] == []
     assert assert_ledger_ok().on_credit_vnd == returned
+
+
+def test_a_later_joining_date_corrects_what_was_billed_before_it(acct, ctx):
+    assert acct.post("/schools/LQD/fee-items", json={
+        "code": "TIENAN", "name": "Tiền ăn", "amount_vnd": 30_000, "unit": "school_day",
+        "grades": ["1"]}).status_code == 201
+    october = bill(acct, "2026-10", ("TIENAN",), school_days=20)
+    assert acct.get(f"/invoices/{october['HS003']}").get_json()["total_vnd"] == 600_000
+    joined = acct.put("/schools/LQD/students/HS003/attendance",
+                      json={"joined_on": "2026-10-19", "reason": "Nhập học muộn"})
+    assert joined.status_code == 200, joined.get_json()
+    assert joined.get_json()["left_on"] is None and joined.get_json()["status"] == "studying"
+    # September (billed before anyone knew) is not owed at all; October's meals from Monday
+    # 19/10: 10 school days of the 20 billed.
+    changes = {c["period"]: c for c in joined.get_json()["corrections"]["invoices"]}
+    assert {p: (c["total_before_vnd"], c["total_after_vnd"]) for p, c in changes.items()} == {
+        "2026-09": (500_000, 0), "2026-10": (600_000, 300_000)}
+    assert acct.get(f"/invoices/{october['HS001']}").get_json()["total_vnd"] == 600_000
+    assert_ledger_ok()

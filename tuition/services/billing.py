@@ -446,8 +446,12 @@ def _issue(actor, school, result, codes, due_date, classes, school_days) -> Bill
          "status": "open" if planned.total_vnd > 0 else "paid"}
         for planned, code in zip(result.invoices, payment_codes, strict=True)
     ]
+    # render_nulls: rows keep one shape even where a value is None (a line without an
+    # adjustment, a month without days), so each table is one batched statement, not one
+    # per change of shape.
     ids = list(db.session.scalars(
-        insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True), rows
+        insert(Invoice).returning(Invoice.id, sort_by_parameter_order=True), rows,
+        execution_options={"render_nulls": True},
     ))
     placed = [
         (invoice_id, planned.student.id, line)
@@ -461,7 +465,8 @@ def _issue(actor, school, result, codes, due_date, classes, school_days) -> Bill
         line_rows.append({"invoice_id": invoice_id, "position": positions[invoice_id],
                           **line.row()})
     line_ids = list(db.session.scalars(
-        insert(InvoiceLine).returning(InvoiceLine.id, sort_by_parameter_order=True), line_rows
+        insert(InvoiceLine).returning(InvoiceLine.id, sort_by_parameter_order=True), line_rows,
+        execution_options={"render_nulls": True},
     ))
     months = [
         {"student_id": student_id, "fee_item_id": line.fee_item_id,
@@ -473,7 +478,8 @@ def _issue(actor, school, result, codes, due_date, classes, school_days) -> Bill
     ]
     try:
         if months:
-            db.session.execute(insert(BilledMonth), months)
+            db.session.execute(insert(BilledMonth), months,
+                               execution_options={"render_nulls": True})
     except IntegrityError as exc:
         # Only if something bypassed the school's lock: the database refuses a second charge.
         raise Conflict(

@@ -285,13 +285,18 @@ def get_attendance(code: str, student_code: str):
 @bp.put("/schools/<code>/students/<student_code>/attendance")
 @authenticated
 def set_attendance(code: str, student_code: str):
-    """Set ``joined_on`` and ``left_on`` (null clears); issued invoices are corrected."""
+    """Set ``joined_on`` and/or ``left_on`` (null clears, absent keeps); issued invoices are
+    corrected."""
     school = _school(code, manage=True)
     student = _student(school, student_code)
     data = json_body()
+    # A date left out stays as it is; null clears it.
     report = attendance.set_dates(
-        g.user, school, student, joined_on=_optional_date(data, "joined_on"),
-        left_on=_optional_date(data, "left_on"), reason=data.get("reason"))
+        g.user, school, student,
+        joined_on=_optional_date(data, "joined_on") if "joined_on" in data
+        else student.joined_on,
+        left_on=_optional_date(data, "left_on") if "left_on" in data else student.left_on,
+        reason=data.get("reason"))
     db.session.commit()
     return jsonify({**attendance.attendance_json(student), "corrections": report.as_json()})
 

@@ -336,8 +336,8 @@ def openapi_document() -> dict:
                 "get": _op("A student's joining and leaving dates",
                            {"200": _json(_ref("Attendance"))}, params=[_SCHOOL, _STUDENT]),
                 "put": _op(
-                    "Set joining and leaving dates (null clears); issued invoices charging "
-                    "beyond them are corrected",
+                    "Set joining and leaving dates (null clears one, absent keeps it); issued "
+                    "invoices charging beyond them are corrected",
                     {"200": _json(_ref("Attendance"))}, params=[_SCHOOL, _STUDENT],
                     body={"required": True, "content": {"application/json": {"schema": {
                         "type": "object", "properties": {
