@@ -271,3 +271,19 @@ def test_a_later_joining_date_corrects_what_was_billed_before_it(acct, ctx):
         "2026-09": (500_000, 0), "2026-10": (600_000, 300_000)}
     assert acct.get(f"/invoices/{october['HS001']}").get_json()["total_vnd"] == 600_000
     assert_ledger_ok()
+
+
+def test_an_exemption_after_a_leave_applies_to_what_is_still_charged(acct, ctx):
+    assert acct.post("/schools/LQD/fee-items", json={
+        "code": "TIENAN", "name": "Tiền ăn", "amount_vnd": 30_000, "unit": "school_day",
+        "grades": ["1"]}).status_code == 201
+    october = bill(acct, "2026-10", ("TIENAN",), school_days=20)
+    acct.post("/schools/LQD/students/HS001/leave", json={"left_on": "2026-10-19"})
+    # Until Friday 16/10: 12 weekdays of the 20 billed.
+    assert acct.get(f"/invoices/{october['HS001']}").get_json()["total_vnd"] == 12 * 30_000
+    body = grant(acct, student_code="HS001", value=50, fee_item="TIENAN",
+                 valid_from="2026-10-01")
+    assert body["corrections"]["invoices"] == [{
+        "code": october["HS001"], "period": "2026-10", "total_before_vnd": 360_000,
+        "total_after_vnd": 180_000, "to_credit_vnd": 0}]
+    assert_ledger_ok()

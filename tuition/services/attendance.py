@@ -78,8 +78,7 @@ def set_dates(actor: User, school: School, student: Student, *, joined_on: date 
         said.append(f"vào học từ {clock.format_date(joined_on)}")
     what = "Học sinh " + " và ".join(said) if said else "Cập nhật ngày học"
     return correct_student(actor, school, student, cause="attendance",
-                           reason=f"{what}{': ' + reason if reason else ''}",
-                           dates_changed=True)
+                           reason=f"{what}{': ' + reason if reason else ''}")
 
 
 def record_leave(actor: User, school: School, student: Student, left_on: date,

@@ -11,9 +11,11 @@ for the invoice's balance, so they follow by themselves.
 
 How a line is recomputed: its quantity and prices stay as billed (a fee item's price changed
 since then does not matter); what changes is the reductions (every exemption of the student
-valid in the invoice's period, as a billing run would apply them) and, after a change of the
-child's dates, the months and school days attended (see :func:`coverage.recompute_month`).
-A correction only ever lowers what is owed; charging more is a billing run's job.
+valid in the invoice's period, as a billing run would apply them) and the months and school
+days the child attended by their joining and leaving dates (see
+:func:`coverage.recompute_month`). A correction only ever lowers what is owed; charging more
+is a billing run's job. A month nothing is charged for any more is released, so that a later
+run may bill it (a child who comes back).
 
 Lock order, as everywhere money moves: the school's row (as billing runs take it, so a run
 and a correction of the same school take turns), the student, the student's invoices in id
@@ -115,10 +117,9 @@ class CorrectionReport:
 
 
 def correct_student(actor: User | None, school: School, student: Student, *, cause: str,
-                    reason: str, exemption: Exemption | None = None,
-                    dates_changed: bool = False) -> CorrectionReport:
-    """Bring the student's issued invoices in line with their exemptions (and, with
-    ``dates_changed``, their joining and leaving dates). Flushes; never commits."""
+                    reason: str, exemption: Exemption | None = None) -> CorrectionReport:
+    """Bring the student's issued invoices in line with their exemptions and their joining
+    and leaving dates. Flushes; never commits."""
     report = CorrectionReport(reason)
     db.session.execute(select(School.id).where(School.id == school.id)
                        .with_for_update(key_share=True))
@@ -158,7 +159,7 @@ def correct_student(actor: User | None, school: School, student: Student, *, cau
                 continue
             rows = months.get(line.id, [])
             target = _target(line, units.get(line.fee_item_id), rows, valid, attendance,
-                             school.partial_month_rule, dates_changed, now)
+                             school.partial_month_rule, now)
             current = line.amount_vnd + corrected[line.id]
             if target < current:
                 changes.append((line, target - current))
@@ -174,13 +175,13 @@ def correct_student(actor: User | None, school: School, student: Student, *, cau
 
 
 def _target(line: InvoiceLine, unit: str | None, rows: list[BilledMonth],
-            exemptions: list[Exemption], attendance: Attendance, rule: str,
-            dates_changed: bool, now) -> int:
-    """What a charge line should come to now (see the module's docstring)."""
+            exemptions: list[Exemption], attendance: Attendance, rule: str, now) -> int:
+    """What a charge line should come to now (see the module's docstring); releases the
+    months it no longer charges."""
     reductions = [Reduction(ex.kind, ex.value) for ex in exemptions
                   if ex.fee_item_id in (None, line.fee_item_id)]
     gross, quantity = line.quantity * line.unit_price_vnd, line.quantity
-    if dates_changed and rows and all(row.gross_vnd is not None for row in rows):
+    if rows and all(row.gross_vnd is not None for row in rows):
         now_months = []
         for row in rows:
             billed = MonthCharge((row.month.year, row.month.month), row.gross_vnd, row.days,
