@@ -28,8 +28,16 @@ import pytest
 from sqlalchemy import func, select
 
 from tuition.extensions import db
-from tuition.models import Allocation, BankTransaction, BillingRun, Invoice, User
-from tuition.services import billing, ledger, schools
+from tuition.models import (
+    Allocation,
+    BankTransaction,
+    BilledMonth,
+    BillingRun,
+    Invoice,
+    Student,
+    User,
+)
+from tuition.services import billing, fees, ledger, schools
 
 KEY = "sepay-key-for-concurrency-0123456789"
 CASSO_KEY = "casso-key-for-concurrency-0123456789"
@@ -281,9 +289,62 @@ def test_two_billing_runs_for_one_period_at_once_issue_each_invoice_once(app, sc
         assert db.session.scalar(
             select(func.count(func.distinct(Invoice.student_id)))
             .where(Invoice.period == period)) == len(STUDENTS)
+        # The run that found everything billed issued nothing and left no run behind.
         runs = db.session.scalars(
             select(BillingRun.invoices_created).where(BillingRun.period == period))
-        assert sorted(runs) == [0, len(STUDENTS)]
+        assert list(runs) == [len(STUDENTS)]
+
+
+def test_a_month_run_and_a_term_run_at_once_bill_each_month_once(app, school):
+    """October as a month and the first term, at the same moment, after September was
+    billed: whichever goes first, every student is billed each month of the term once."""
+    def bill(period):
+        def call():
+            with app.app_context():
+                actor = db.session.get(User, school.user_id)
+                result = billing.run_billing(
+                    actor, schools.get_school("LQD"), period=period, fee_codes=["HOCPHI"],
+                    due_date=date(2026, 12, 31))
+                db.session.commit()
+                return period, len(result.issued), result.total_vnd
+        return call
+
+    results = all_at_once(bill("2026-2027-HK1"), bill("2026-10"))
+    fresh()
+    issued = dict((period, (count, total)) for period, count, total in results)
+    students = len(STUDENTS)
+    assert issued["2026-2027-HK1"][0] == students
+    # Term first: it takes October and the month run finds nothing; else three months each.
+    assert issued["2026-10"] in ((0, 0), (students, students * 500_000))
+    assert sum(total for _count, total in issued.values()) == students * 3 * 500_000
+    per_student = db.session.execute(
+        select(BilledMonth.student_id, func.count(), func.count(func.distinct(BilledMonth.month)))
+        .where(BilledMonth.released_at.is_(None)).group_by(BilledMonth.student_id)).all()
+    assert sorted((rows, months) for _sid, rows, months in per_student) == [(4, 4)] * students
+    assert db.session.scalar(select(func.sum(Invoice.total_vnd))) == students * 4 * 500_000
+    assert_ledger_ok()
+
+
+def test_an_exemption_and_a_payment_for_the_same_invoice_at_once(app, school):
+    """A transfer paying HS001's September and a 100 % exemption for it, at the same moment:
+    however they interleave, the invoice asks nothing and the 500,000 đ is the family's
+    credit, every dong accounted for."""
+    def exempt():
+        with app.app_context():
+            actor = db.session.get(User, school.user_id)
+            made = schools.get_school("LQD")
+            student = db.session.scalar(select(Student).where(Student.code == "HS001"))
+            fees.add_exemption(actor, made, student, kind="percent", value=100,
+                               reason="Hộ nghèo", valid_from=date(2026, 9, 1))
+            db.session.commit()
+
+    code = school.codes["HS001"]
+    all_at_once(post(app, send_sepay, sepay_raw(f"{code} hoc phi", 500_000)), exempt)
+    fresh()
+    september = invoice_of(code)
+    assert (september.total_vnd, september.paid_vnd, september.status) == (0, 0, "paid")
+    report = assert_ledger_ok()
+    assert report.on_credit_vnd == 500_000 and report.on_invoices_vnd == 0
 
 
 def http_post(url: str, raw: bytes):

@@ -75,7 +75,8 @@ def test_the_staff_pages_offer_both_templates(school, make_staff, staff_login):
     assert "/app/LQD/dieu-chinh/mau.xlsx" in adjustments
     template = browser.get("/app/LQD/dieu-chinh/mau.csv")
     assert template.get_data().decode("utf-8-sig").splitlines() == [
-        "Mã học sinh,Số tiền,Nội dung", "HS001,-150000,Trả tiền ăn 5 ngày nghỉ"]
+        "Mã học sinh,Số tiền,Nội dung,Mã khoản thu",
+        "HS001,-150000,Trả tiền ăn 5 ngày nghỉ,"]
     token = browser.csrf("/app/LQD/dieu-chinh")
     added = browser.post("/app/LQD/dieu-chinh/nhap", data={
         "csrf_token": token, "file": (io.BytesIO(template.get_data()), "mau.csv")},

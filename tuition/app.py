@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from .web import (  # noqa: F401  (api_* modules add routes to the API blueprint)
         api,
+        api_billing,
         api_cash,
         api_receipts,
         api_reconciliation,

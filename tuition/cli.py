@@ -96,22 +96,35 @@ def import_students(school_code, school_year, file: Path):
 @click.option("--classes", default="", help="Only these classes, comma-separated.")
 @click.option("--school-days", type=int, default=None)
 @click.option("--preview", is_flag=True, help="Show counts and totals; issue nothing.")
-def bill(school_code, period, items, due, classes, school_days, preview):
+@click.option("--overlap", type=click.Choice(["bill_missing", "refuse"]), default="bill_missing",
+              show_default=True, help="Months already billed: bill only the rest, or refuse.")
+def bill(school_code, period, items, due, classes, school_days, preview, overlap):
     """Issue (or preview) a period's invoices. Running it again adds only what is missing."""
     school = _service_call(schools.get_school, school_code)
     result = _service_call(
         billing.run_billing, operator(), school, period=period,
         fee_codes=[c for c in items.split(",") if c.strip()], due_date=due.date(),
         classes=[c for c in classes.split(",") if c.strip()] or None,
-        school_days=school_days, preview=preview,
+        school_days=school_days, preview=preview, overlap=overlap,
     )
     for name, row in result.by_class().items():
         click.echo(f"  {name:<8} {row['invoices']:>5} hóa đơn  "
                    f"{format_vnd(row['total_vnd']):>15} đ")
+    shown = result.overlaps[:20] if preview else []
+    for overlap in shown:
+        click.echo(f"  đã thu: {overlap.student.code} {overlap.item.code} "
+                   + ", ".join(f"{m:02d}/{y}" for y, m in overlap.months)
+                   + f" ({', '.join(overlap.invoices)})")
+    if len(result.overlaps) > len(shown):
+        click.echo(f"  {len(result.overlaps) - len(shown)} khoản đã thu trước đó, không thu lại"
+                   + (" (xem --preview)." if not preview else "."))
+    if not preview and result.run is None:
+        click.echo(result.nothing_message()[0])
+        return
     verb = "Sẽ lập" if preview else "Đã lập"
     click.echo(f"{verb} {len(result.invoices)} hóa đơn kỳ {result.period.label}, hạn nộp "
                f"{clock.format_date(due.date())}, tổng {format_vnd(result.total_vnd)} đ; bỏ qua "
-               f"{result.skipped_existing} học sinh đã có hóa đơn kỳ này.")
+               f"{result.skipped_existing} học sinh đã được thu đủ các khoản này.")
     if not preview:
         db.session.commit()
 

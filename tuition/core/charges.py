@@ -29,7 +29,12 @@ def charge(unit_price_vnd: int, quantity: int, reductions: list[Reduction]) -> L
     Percentages are taken of the gross amount and rounded down to the dong, in the parent's
     favour of a fraction of a dong.
     """
-    gross = unit_price_vnd * quantity
+    return charge_gross(unit_price_vnd * quantity, quantity, reductions)
+
+
+def charge_gross(gross: int, quantity: int, reductions: list[Reduction]) -> LineAmount:
+    """As :func:`charge`, for a gross amount that is not a plain unit price times quantity
+    (a line recomputed after a leave date): fixed reductions count ``quantity`` units."""
     reduction = 0
     for item in reductions:
         if item.kind == "percent":

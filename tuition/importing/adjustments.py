@@ -50,16 +50,20 @@ ADJUSTMENT_COLUMNS: dict[str, tuple[str, ...]] = {
         "Nội dung", "Lý do", "Diễn giải", "Nội dung điều chỉnh", "Ghi chú",
         "Description", "Reason", "Note",
     ),
+    #: Optional: the fee item it corrects (a meal refund: TIENAN), kept on that item.
+    "fee_item": ("Mã khoản thu", "Khoản thu", "Fee item", "Fee item code"),
 }
+_REQUIRED = ("student_code", "amount", "description")
 
 _LABELS = {
     "student_code": ("Mã học sinh", "Student code"),
     "amount": ("Số tiền", "Amount"),
     "description": ("Nội dung", "Description"),
+    "fee_item": ("Mã khoản thu", "Fee item code"),
 }
 #: The downloadable template's columns (field -> header) and example row: a meal refund.
 TEMPLATE_HEADERS = {name: label[0] for name, label in _LABELS.items()}
-TEMPLATE_EXAMPLE = ("HS001", -150_000, "Trả tiền ăn 5 ngày nghỉ")
+TEMPLATE_EXAMPLE = ("HS001", -150_000, "Trả tiền ăn 5 ngày nghỉ", "")  # no particular item
 _MAX_DESCRIPTION = 200
 
 
@@ -71,6 +75,8 @@ class AdjustmentRow:
     student_code: str
     amount_vnd: int
     description: str
+    #: Code of the fee item it corrects; None for no particular item.
+    fee_item_code: str | None = None
     #: Field name -> the column's header as the file writes it, for later messages.
     columns: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -90,7 +96,7 @@ def parse_adjustments(data: bytes, filename: str) -> list[AdjustmentRow]:
     Raises :class:`~tuition.importing.tabular.ImportFileError` when the file is unreadable.
     """
     table = read_table(data, filename)
-    match = match_headers(table.headers, ADJUSTMENT_COLUMNS, required=tuple(ADJUSTMENT_COLUMNS))
+    match = match_headers(table.headers, ADJUSTMENT_COLUMNS, required=_REQUIRED)
     errors = header_errors(table, match, match.missing, _LABELS)
     if errors:
         raise AdjustmentsInvalid(errors)
@@ -106,9 +112,10 @@ def parse_adjustments(data: bytes, filename: str) -> list[AdjustmentRow]:
         amount = row.parse(columns["amount"], parse_amount_vnd, required=_LABELS["amount"])
         description = row.parse(columns["description"], _parse_description,
                                 required=_LABELS["description"])
+        item = row.parse(columns.get("fee_item"), _parse_fee_item_code)
         if len(errors) == before:
             assert code is not None and amount is not None and description is not None
-            result.append(AdjustmentRow(number, code, amount, description, headers))
+            result.append(AdjustmentRow(number, code, amount, description, item, headers))
     if errors:
         raise AdjustmentsInvalid(errors)
     return result
@@ -188,6 +195,14 @@ def _parse_description(value: Cell) -> str:
             f"The description is longer than {_MAX_DESCRIPTION} characters.",
         )
     return text
+
+
+def _parse_fee_item_code(value: Cell) -> str | None:
+    text = (clean_text(value) or "").upper()
+    if text and not re.fullmatch(r"[A-Z0-9_-]{1,20}", text):
+        raise CellError(f"Mã khoản thu {show(value)} không hợp lệ.",
+                        f"Fee item code {show(value)} is not valid.")
+    return text or None
 
 
 def _dong(amount: int) -> str:

@@ -4,6 +4,7 @@ from .audit import AuditEvent
 from .bank_changes import BankAccountChange
 from .billing import BillingRun, Invoice, InvoiceLine
 from .cash import CashClosing, CashDeposit, CashEntry, DocumentCounter
+from .corrections import BilledMonth, InvoiceCorrection
 from .fees import Adjustment, Enrolment, Exemption, FeeItem
 from .payments import Allocation, BankTransaction, RefusedNotification
 from .receipts import Receipt, ReceiptSeries
@@ -23,6 +24,7 @@ __all__ = [
     "BankAccount",
     "BankAccountChange",
     "BankTransaction",
+    "BilledMonth",
     "BillingRun",
     "CashClosing",
     "CashDeposit",
@@ -33,6 +35,7 @@ __all__ = [
     "Exemption",
     "FeeItem",
     "Invoice",
+    "InvoiceCorrection",
     "InvoiceLine",
     "PaymentVoucher",
     "Receipt",

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,15 +44,9 @@ class Invoice(db.Model):
         CheckConstraint("total_vnd >= 0", name="total_nonnegative"),
         CheckConstraint("paid_vnd >= 0", name="paid_nonnegative"),
         CheckConstraint("status IN ('open', 'partial', 'paid', 'cancelled')", name="status"),
-        # One live invoice per student and period: re-running a billing run adds nothing twice.
-        Index(
-            "uq_invoices_student_period_live",
-            "student_id",
-            "period",
-            unique=True,
-            sqlite_where=text("status <> 'cancelled'"),
-            postgresql_where=text("status <> 'cancelled'"),
-        ),
+        # A student may have several invoices for a period (a supplementary run bills a fee
+        # item added later); what may not happen twice is billing one fee item for one month,
+        # which the unique index of billed_months guarantees (see models/corrections.py).
         Index("ix_invoices_school_period_status", "school_id", "period", "status"),
     )
 
@@ -99,8 +92,19 @@ class InvoiceLine(db.Model):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_vnd: Mapped[int] = money_column()
     reduction_vnd: Mapped[int] = money_column(default=0)
-    #: quantity * unit_price - reduction; negative for a credit adjustment.
+    #: quantity * unit_price - reduction; negative for a credit adjustment or a correction.
     amount_vnd: Mapped[int] = money_column()
+    #: A line added after issue (see models/corrections.py): the correction it belongs to and
+    #: the charge line it corrects. Lines are never edited or deleted.
+    correction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invoice_corrections.id"), index=True)
+    corrects_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_lines.id"))
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     fee_item: Mapped[FeeItem | None] = relationship()
+
+    @property
+    def is_charge(self) -> bool:
+        """A fee item billed by a run (not an adjustment, not a correction)."""
+        return (self.fee_item_id is not None and self.adjustment_id is None
+                and self.correction_id is None)

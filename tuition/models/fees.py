@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -53,6 +54,15 @@ class FeeItem(db.Model):
     #: Opt-in items (bán trú, xe đưa đón) are billed only to enrolled students.
     mandatory: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = created_at_column()
+    #: Set when the school stops charging it: hidden from new billing runs; what was billed
+    #: stays as billed. Never deleted (invoice lines point to it).
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    retire_reason: Mapped[str | None] = mapped_column(String(300))
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_at is not None
 
     def applies_to(self, grade: str, class_name: str) -> bool:
         grades = [g for g in self.grades.split(",") if g]
@@ -118,7 +128,11 @@ class Adjustment(db.Model):
     student_id: Mapped[int] = mapped_column(ForeignKey("students.id"), index=True)
     amount_vnd: Mapped[int] = money_column()
     description: Mapped[str] = mapped_column(String(200))
+    #: The fee item it corrects (a meal refund is on meals), so reports by fee item keep it
+    #: there; empty for adjustments of no particular item (spread over the invoice's items).
+    fee_item_id: Mapped[int | None] = mapped_column(ForeignKey("fee_items.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at_column()
 
     student: Mapped[Student] = relationship()
+    fee_item: Mapped[FeeItem | None] = relationship()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -15,8 +15,19 @@ from .common import created_at_column
 LEVELS = {"mam_non": "Mầm non", "tieu_hoc": "Tiểu học", "thcs": "Trung học cơ sở"}
 
 
+#: How a monthly fee item is billed for a month a child attends only in part (joining or
+#: leaving mid-month): the whole month, half of it (for fewer than half of the month's school
+#: days), or by the school days attended.
+PARTIAL_MONTH_RULES = {"whole": "Thu cả tháng", "half": "Thu nửa tháng",
+                       "days": "Thu theo số ngày học"}
+
+
 class School(db.Model):
     __tablename__ = "schools"
+    __table_args__ = (
+        CheckConstraint("partial_month_rule IN ('whole', 'half', 'days')",
+                        name="partial_month_rule"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -39,6 +50,10 @@ class School(db.Model):
     #: VietQR codes name it instead of the main account, and an unknown one goes to review.
     uses_virtual_accounts: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sa_false()
+    )
+    #: See :data:`PARTIAL_MONTH_RULES`.
+    partial_month_rule: Mapped[str] = mapped_column(
+        String(5), default="whole", server_default="whole"
     )
     created_at: Mapped[datetime] = created_at_column()
 

@@ -19,6 +19,8 @@ class Student(db.Model):
     __table_args__ = (
         UniqueConstraint("school_id", "code"),
         CheckConstraint("status IN ('studying', 'left')", name="status"),
+        CheckConstraint("joined_on IS NULL OR left_on IS NULL OR left_on > joined_on",
+                        name="attendance_dates"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -32,6 +34,12 @@ class Student(db.Model):
     guardian_phone: Mapped[str | None] = mapped_column(String(15))
     #: The private link of the parents' page (``/p/<token>``); reissuing revokes the old one.
     parent_token: Mapped[str | None] = mapped_column(String(32), unique=True)
+    #: First day at school when the child joined after the school year began (Vietnam date);
+    #: billing charges from it. Empty: from the start of every period.
+    joined_on: Mapped[date | None] = mapped_column(Date)
+    #: First day the child no longer attends (Vietnam date): nothing is billed from it, and
+    #: what was billed for the days after it is corrected (see services/attendance.py).
+    left_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = created_at_column()
 
     classroom: Mapped[Classroom] = relationship(lazy="joined")

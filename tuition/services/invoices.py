@@ -242,6 +242,8 @@ def invoice_json(invoice: Invoice, *, detail: bool = False) -> dict:
                     "unit_price_vnd": line.unit_price_vnd,
                     "reduction_vnd": line.reduction_vnd,
                     "amount_vnd": line.amount_vnd,
+                    "kind": ("correction" if line.correction_id else
+                             "adjustment" if line.adjustment_id else "charge"),
                 }
                 for line in invoice.lines
             ],
@@ -278,7 +280,7 @@ def notice_for(invoice: Invoice, school: School, account: BankAccount,
                 unit_price_vnd=line.unit_price_vnd,
                 reduction_vnd=line.reduction_vnd,
                 amount_vnd=line.amount_vnd,
-                unit_label=UNITS.get(line.fee_item.unit, "") if line.fee_item else "",
+                unit_label=UNITS.get(line.fee_item.unit, "") if line.is_charge else "",
             )
             for line in invoice.lines
         ),

@@ -683,6 +683,17 @@ def reverse(actor: User, allocation_id: int, *, reason: str) -> Allocation:
         raise Conflict("Bút toán này đã được đảo.", "This allocation is already reversed.")
     if original.kind == "invoice":
         (invoice,) = _locked_invoices([original.invoice_id])
+        still_there = db.session.scalar(
+            select(func.coalesce(func.sum(Allocation.amount_vnd), 0)).where(
+                Allocation.transaction_id == txn.id, Allocation.kind == "invoice",
+                Allocation.invoice_id == invoice.id))
+        if still_there < original.amount_vnd:
+            # A correction of the invoice moved part of it to the student's credit since.
+            raise Conflict(
+                "Một phần khoản tiền này đã được chuyển thành tiền nộp thừa khi điều chỉnh hóa "
+                "đơn; không thể đảo cả bút toán.",
+                "Part of this allocation became credit when the invoice was corrected; it "
+                "cannot be reversed as a whole.")
         reversal = allocate_to_invoice(txn, invoice, -original.amount_vnd, actor=actor,
                                         reason=reason, reverses=original)
     elif original.kind == "credit":

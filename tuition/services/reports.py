@@ -12,8 +12,10 @@ outstanding
 by class, by grade
     the student's *current* class: invoices do not record the class they were billed in;
 by fee item
-    see :func:`split_invoice`: credits are netted into the invoice's charges in proportion,
-    then the paid amount is spread over what is left in proportion, to the dong;
+    see :func:`split_invoice`: a credit on a fee item (a meal refund, a correction after an
+    exemption) stays on that item; credits of no item are netted into the invoice's charges
+    in proportion; then the paid amount is spread over what is left in proportion, to the
+    dong;
 collections per day
     invoice allocations by the day the bank says the money moved (``occurred_at``, Vietnam
     time). Credit used on a later invoice counts on the day of the original transfer, and a
@@ -122,23 +124,37 @@ class LineShare:
 
 
 def split_invoice(lines: Sequence[tuple[Hashable, int]], paid_vnd: int) -> list[LineShare]:
-    """Spread an invoice's paid amount over its charge lines.
+    """Spread an invoice's paid amount over its charges, one share per fee item.
 
-    A payment names an invoice, not its lines, so the rule is a convention: credit lines
-    (negative amounts, e.g. a refund of meals) first reduce every charge in proportion to its
-    amount, then the paid amount (at most the net total) is spread over the net charges in
-    proportion. Both steps are :func:`apportion`, so the parts are whole dong and add up to
-    the invoice's figures exactly. Credit lines get no share of their own.
+    A payment names an invoice, not its lines, so the rule is a convention. A credit line on
+    a fee item (a meal refund, a correction of tuition after an exemption) reduces that
+    item's charge; credit lines of no item, and whatever an item's credits exceed its charge
+    by, reduce every charge in proportion to what is left of it. Then the paid amount (at most
+    the net total) is spread over the net charges in proportion. Every step is
+    :func:`apportion`, so the parts are whole dong and add up to the invoice's figures
+    exactly. Credit lines get no share of their own.
     """
-    charges = [max(amount, 0) for _, amount in lines]
-    credit = min(-sum(min(amount, 0) for _, amount in lines), sum(charges))
-    credits = apportion(credit, charges)
-    net = [c - r for c, r in zip(charges, credits, strict=True)]
+    charges: dict[Hashable, int] = {}
+    own: dict[Hashable, int] = defaultdict(int)
+    general = 0
+    for key, amount in lines:
+        if amount > 0:
+            charges[key] = charges.get(key, 0) + amount
+        elif amount < 0:
+            if key is None:
+                general -= amount
+            else:
+                own[key] -= amount
+    keys = list(charges)
+    netted = {key: min(own.get(key, 0), charges[key]) for key in keys}
+    general += sum(own.values()) - sum(netted.values())
+    net = [charges[key] - netted[key] for key in keys]
+    spread = apportion(min(general, sum(net)), net)
+    net = [n - part for n, part in zip(net, spread, strict=True)]
     collected = apportion(min(max(paid_vnd, 0), sum(net)), net)
     return [
-        LineShare(key, charge, -cred, paid)
-        for (key, _), charge, cred, paid in zip(lines, charges, credits, collected, strict=True)
-        if charge
+        LineShare(key, charges[key], -(netted[key] + part), paid)
+        for key, part, paid in zip(keys, spread, collected, strict=True)
     ]
 
 

@@ -18,6 +18,7 @@ from ..services import (
     audit,
     bank_accounts,
     billing,
+    fee_changes,
     fees,
     invoices,
     payments,
@@ -164,10 +165,7 @@ def create_fee_item(code: str):
     school = _school(code, manage=True)
     item = fees.create_fee_item(g.user, school, json_body())
     db.session.commit()
-    return jsonify({
-        "code": item.code, "name": item.name, "amount_vnd": item.amount_vnd, "unit": item.unit,
-        "grades": [x for x in item.grades.split(",") if x], "mandatory": item.mandatory,
-    }), 201
+    return jsonify(fee_changes.fee_item_json(item)), 201
 
 
 @bp.post("/schools/<code>/billing-runs")
@@ -190,21 +188,42 @@ def billing_run(code: str):
         g.user, school, period=str(data.get("period", "")), fee_codes=fee_codes,
         due_date=_date(data.get("due_date"), "due_date"), classes=classes,
         school_days=data.get("school_days"), preview=preview,
+        overlap=data.get("overlap", "bill_missing"),
     )
-    body = {
+    body = billing_run_json(result, preview=preview)
+    if preview:
+        return jsonify(body), 200
+    if result.run is None:
+        # Nothing to issue: nothing was recorded, and the answer says why.
+        body["message"], body["message_en"] = result.nothing_message()
+        return jsonify(body), 200
+    db.session.commit()
+    return jsonify(body), 201
+
+
+def billing_run_json(result, *, preview: bool) -> dict:
+    return {
         "period": result.period.key,
         "period_label": result.period.label,
         "preview": preview,
         "invoices": len(result.invoices),
+        "issued": len(result.issued),
         "total_vnd": result.total_vnd,
         "skipped_existing": result.skipped_existing,
         "skipped_nothing_to_bill": result.skipped_nothing_to_bill,
         "by_class": result.by_class(),
+        "overlap": result.overlap,
+        "conflicts_count": len(result.overlaps),
+        "conflicts": [o.as_json() for o in result.overlaps[:billing.OVERLAPS_LISTED]],
+        "part_months": [
+            {"student_code": student.code, "student_name": student.full_name,
+             "class": student.classroom.name, "description": line.description,
+             "quantity": line.quantity, "unit_price_vnd": line.unit_price_vnd,
+             "amount_vnd": line.amount_vnd, "note": line.note}
+            for student, line in result.part_months()
+        ],
+        "billing_run_id": result.run.id if result.run else None,
     }
-    if not preview:
-        db.session.commit()
-        body["billing_run_id"] = result.run.id
-    return jsonify(body), 200 if preview else 201
 
 
 @bp.get("/schools/<code>/invoices")

@@ -25,6 +25,12 @@ _CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "str
          "description": "Invoice payment code"}
 
 
+_ITEM = {"name": "item_code", "in": "path", "required": True, "schema": {"type": "string"},
+         "description": "Fee item code"}
+_STUDENT = {"name": "student_code", "in": "path", "required": True,
+            "schema": {"type": "string"}}
+
+
 def _int_param(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
@@ -123,14 +129,85 @@ def _document() -> dict:
                         "fee_items": {"type": "array", "items": {"type": "string"}},
                         "due_date": {"type": "string", "format": "date"},
                         "classes": {"type": "array", "items": {"type": "string"}},
-                        "school_days": {"type": "integer"},
+                        "school_days": {
+                            "description": "School days of per-day items: for the period, or "
+                            "per month ({\"2026-10\": 21}); at most the Monday-Saturday days",
+                            "oneOf": [{"type": "integer", "minimum": 1},
+                                      {"type": "object", "additionalProperties": {
+                                          "type": "integer", "minimum": 0}}]},
+                        "overlap": {
+                            "enum": ["bill_missing", "refuse"], "default": "bill_missing",
+                            "description": "Months a fee item already charges a student: bill "
+                            "only the rest, or refuse the run (409 with error.conflicts)"},
                         "preview": {"type": "boolean", "default": False},
                     },
                 },
                 "BillingRun": {"type": "object", "properties": {
-                    "invoices": {"type": "integer"}, "total_vnd": money,
-                    "skipped_existing": {"type": "integer"},
-                    "by_class": {"type": "object"}, "billing_run_id": {"type": "integer"}}},
+                    "invoices": {"type": "integer"}, "issued": {"type": "integer"},
+                    "total_vnd": money, "skipped_existing": {"type": "integer"},
+                    "skipped_nothing_to_bill": {"type": "integer"},
+                    "by_class": {"type": "object"},
+                    "billing_run_id": {"type": ["integer", "null"],
+                                       "description": "null when nothing was issued"},
+                    "message": {"type": "string",
+                                "description": "Why nothing was issued (then 200, no run)"},
+                    "conflicts_count": {"type": "integer"},
+                    "conflicts": {"type": "array", "items": _ref("Overlap")},
+                    "part_months": {"type": "array", "items": {"type": "object"},
+                                    "description": "Lines of children joining or leaving "
+                                    "during the period"}}},
+                "Overlap": {"type": "object", "properties": {
+                    "student_code": {"type": "string"}, "fee_item": {"type": "string"},
+                    "months": {"type": "array", "items": {"type": "string"}},
+                    "invoices": {"type": "array", "items": {"type": "string"}}}},
+                "FeeItem": {"allOf": [_ref("FeeItemIn"), {"type": "object", "properties": {
+                    "retired": {"type": "boolean"},
+                    "retired_at": {"type": ["string", "null"], "format": "date-time"},
+                    "retire_reason": {"type": ["string", "null"]}}}]},
+                "FeeItemPatch": {"type": "object", "required": ["reason"], "properties": {
+                    "reason": {"type": "string"}, "name": {"type": "string"},
+                    "amount_vnd": money,
+                    "unit": {"enum": ["month", "term", "year", "once", "school_day"],
+                             "description": "only while the item was never billed"},
+                    "grades": {"type": "array", "items": {"type": "string"}},
+                    "classes": {"type": "array", "items": {"type": "string"}},
+                    "mandatory": {"type": "boolean"}}},
+                "Corrections": {"type": "object", "properties": {
+                    "message": {"type": "string"}, "message_en": {"type": "string"},
+                    "invoices": {"type": "array", "items": {"type": "object", "properties": {
+                        "code": {"type": "string"}, "total_before_vnd": money,
+                        "total_after_vnd": money, "to_credit_vnd": money}}},
+                    "to_credit_vnd": money, "credit_applied_vnd": money,
+                    "credit_left_vnd": money, "carried_vnd": money}},
+                "ExemptionIn": {"type": "object",
+                                "required": ["student_code", "kind", "value", "reason",
+                                             "valid_from"],
+                                "properties": {
+                    "student_code": {"type": "string"}, "fee_item": {"type": "string"},
+                    "kind": {"enum": ["percent", "fixed"]},
+                    "value": {"type": "integer",
+                              "description": "1-100 percent, or dong per billed unit"},
+                    "reason": {"type": "string"},
+                    "valid_from": {"type": "string", "format": "date"},
+                    "valid_to": {"type": ["string", "null"], "format": "date"}}},
+                "Exemption": {"allOf": [_ref("ExemptionIn"), {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "corrections": _ref("Corrections")}}]},
+                "AdjustmentIn": {"type": "object",
+                                 "required": ["student_code", "amount_vnd", "description"],
+                                 "properties": {
+                    "student_code": {"type": "string"},
+                    "amount_vnd": {"type": "integer",
+                                   "description": "Dong; negative is a credit"},
+                    "description": {"type": "string"},
+                    "fee_item": {"type": "string",
+                                 "description": "The fee item it corrects (kept there in "
+                                 "reports)"}}},
+                "Attendance": {"type": "object", "properties": {
+                    "student_code": {"type": "string"}, "status": {"type": "string"},
+                    "joined_on": {"type": ["string", "null"], "format": "date"},
+                    "left_on": {"type": ["string", "null"], "format": "date",
+                                "description": "First day no longer at school"},
+                    "corrections": _ref("Corrections")}},
                 "InvoiceSummary": {"type": "object", "properties": {
                     "code": {"type": "string"}, "student_code": {"type": "string"},
                     "total_vnd": money, "paid_vnd": money, "balance_vnd": money,
@@ -227,11 +304,100 @@ def _document() -> dict:
                     "items": {"type": "array", "items": _ref("Student")}}})},
                 params=[_SCHOOL, {"name": "class", "in": "query", "schema": {"type": "string"}},
                         {"name": "q", "in": "query", "schema": {"type": "string"}}])},
-            "/schools/{school}/fee-items": {"post": _op(
-                "Create a fee item", {"201": _json({"type": "object"}, "Created")},
-                params=[_SCHOOL],
-                body={"required": True, "content": {"application/json": {
-                    "schema": _ref("FeeItemIn")}}})},
+            "/schools/{school}/fee-items": {
+                "get": _op("Fee items, retired ones included (retired=false leaves them out)",
+                           {"200": _json({"type": "object", "properties": {
+                               "items": {"type": "array", "items": _ref("FeeItem")}}})},
+                           params=[_SCHOOL, {"name": "retired", "in": "query",
+                                             "schema": {"enum": ["true", "false"]}}]),
+                "post": _op(
+                    "Create a fee item (grades taught and classes of the school only)",
+                    {"201": _json(_ref("FeeItem"), "Created")},
+                    params=[_SCHOOL],
+                    body={"required": True, "content": {"application/json": {
+                        "schema": _ref("FeeItemIn")}}})},
+            "/schools/{school}/fee-items/{item_code}": {
+                "get": _op("A fee item", {"200": _json(_ref("FeeItem"))},
+                           params=[_SCHOOL, _ITEM]),
+                "patch": _op(
+                    "Correct a fee item for the billing runs to come (with a reason); what "
+                    "was billed stays as billed",
+                    {"200": _json(_ref("FeeItem"))}, params=[_SCHOOL, _ITEM],
+                    body={"required": True, "content": {"application/json": {
+                        "schema": _ref("FeeItemPatch")}}})},
+            "/schools/{school}/fee-items/{item_code}/retire": {"post": _op(
+                "Retire a fee item: left out of new billing runs, never deleted",
+                {"200": _json(_ref("FeeItem"))}, params=[_SCHOOL, _ITEM], body=_REASON)},
+            "/schools/{school}/fee-items/{item_code}/restore": {"post": _op(
+                "Charge a retired fee item again in new billing runs",
+                {"200": _json(_ref("FeeItem"))}, params=[_SCHOOL, _ITEM], body=_REASON)},
+            "/schools/{school}/fee-items/{item_code}/enrolments": {
+                "get": _op("Students enrolled in an opt-in fee item",
+                           {"200": _json({"type": "object"})}, params=[_SCHOOL, _ITEM]),
+                "post": _op(
+                    "Enrol a student in an opt-in fee item (a run then bills it, for a "
+                    "period already billed on a supplementary invoice)",
+                    {"201": _json({"type": "object"}, "Enrolled")}, params=[_SCHOOL, _ITEM],
+                    body={"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["student_code"], "properties": {
+                            "student_code": {"type": "string"},
+                            "valid_from": {"type": "string", "format": "date"},
+                            "valid_to": {"type": "string", "format": "date"}}}}}})},
+            "/schools/{school}/fee-items/{item_code}/enrolments/{student_code}": {
+                "delete": _op("End an enrolment (issued invoices keep their lines)",
+                              {"200": _json({"type": "object"})},
+                              params=[_SCHOOL, _ITEM, _STUDENT])},
+            "/schools/{school}/exemptions": {
+                "get": _op("Exemptions (miễn giảm), newest first",
+                           {"200": _json({"type": "object", "properties": {
+                               "items": {"type": "array", "items": _ref("Exemption")}}})},
+                           params=[_SCHOOL]),
+                "post": _op(
+                    "Grant an exemption; issued invoices it concerns are corrected at once "
+                    "(correction lines; money paid beyond the new total becomes credit)",
+                    {"201": _json(_ref("Exemption"), "Granted")}, params=[_SCHOOL],
+                    body={"required": True, "content": {"application/json": {
+                        "schema": _ref("ExemptionIn")}}})},
+            "/schools/{school}/adjustments": {
+                "get": _op("Adjustments, newest first, with the invoice that billed each",
+                           {"200": _json({"type": "object"})}, params=[_SCHOOL]),
+                "post": _op(
+                    "Add a charge or credit for the student's next invoice",
+                    {"201": _json({"type": "object"}, "Added")}, params=[_SCHOOL],
+                    body={"required": True, "content": {"application/json": {
+                        "schema": _ref("AdjustmentIn")}}})},
+            "/schools/{school}/billing-settings": {
+                "get": _op("The school's rule for months attended in part",
+                           {"200": _json({"type": "object", "properties": {
+                               "partial_month": {"enum": ["whole", "half", "days"]}}})},
+                           params=[_SCHOOL]),
+                "put": _op(
+                    "Set how monthly items are billed for a month a child joins or leaves "
+                    "in: whole, half (at most half of its school days) or days",
+                    {"200": _json({"type": "object"})}, params=[_SCHOOL],
+                    body={"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["partial_month"], "properties": {
+                            "partial_month": {"enum": ["whole", "half", "days"]}}}}}})},
+            "/schools/{school}/students/{student_code}/attendance": {
+                "get": _op("A student's joining and leaving dates",
+                           {"200": _json(_ref("Attendance"))}, params=[_SCHOOL, _STUDENT]),
+                "put": _op(
+                    "Set joining and leaving dates (null clears one, absent keeps it); issued "
+                    "invoices charging beyond them are corrected",
+                    {"200": _json(_ref("Attendance"))}, params=[_SCHOOL, _STUDENT],
+                    body={"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "properties": {
+                            "joined_on": {"type": ["string", "null"], "format": "date"},
+                            "left_on": {"type": ["string", "null"], "format": "date"},
+                            "reason": {"type": "string"}}}}}})},
+            "/schools/{school}/students/{student_code}/leave": {"post": _op(
+                "A student leaves on left_on: nothing billed from then; per-day items billed "
+                "for later days (and later months) become credit",
+                {"201": _json(_ref("Attendance"), "Recorded")}, params=[_SCHOOL, _STUDENT],
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["left_on"], "properties": {
+                        "left_on": {"type": "string", "format": "date"},
+                        "reason": {"type": "string"}}}}}})},
             "/schools/{school}/billing-runs": {"post": _op(
                 "Preview or issue a billing run (idempotent)",
                 {"200": _json(_ref("BillingRun"), "Preview"),
@@ -444,6 +610,9 @@ def _document() -> dict:
                 body={"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["reason"],
                     "properties": {"reason": {"type": "string"}}}}}})},
+            "/invoices/{code}/corrections": {"get": _op(
+                "Corrections made to an invoice after issue, with their lines",
+                {"200": _json({"type": "object"})}, params=[_CODE])},
             "/invoices/{code}/qr.png": {"get": _op(
                 "VietQR image (PNG)",
                 {"200": {"description": "PNG", "content": {"image/png": {}}}}, params=[_CODE])},

@@ -106,6 +106,7 @@ from . import (  # noqa: E402, F401
     admin,
     billing,
     cash,
+    fee_items,
     payments,
     receipts,
     refunds,

@@ -138,9 +138,12 @@ def _error_page(template: str, exc: ServiceError, **context):
 
 
 def _fees_page(school: School, form: dict, status: int = 200):
+    from .fee_items import partial_month_labels
+
     return render_template(
         "staff/billing/fees.html", items=fee_service.list_fee_items(school), form=form,
         grades=school_grades(school), grade_names=grade_names(GRADES), units=unit_labels(),
+        partial_rules=partial_month_labels(),
     ), status
 
 
@@ -226,7 +229,7 @@ def exemptions(school_code: str):
         else:
             raise Invalid("Mức giảm phần trăm là số nguyên từ 1 đến 100.",
                           "A percentage is a whole number from 1 to 100.")
-        fee_service.add_exemption(
+        _exemption, report = fee_service.grant_exemption(
             g.user, school, student, kind=form["kind"], value=value, reason=form["reason"],
             valid_from=parse_form_date(form["valid_from"], label_vi="ngày bắt đầu",
                                        label_en="Start date"),
@@ -240,20 +243,23 @@ def exemptions(school_code: str):
         return _exemptions_page(school, form, 422)
     db.session.commit()
     flash(_("Đã thêm miễn giảm cho %(name)s.", name=student.full_name), "info")
+    if report.invoices:
+        # Invoices already issued were corrected: say which, and what became credit.
+        flash(localised(*report.message()), "info")
     return redirect(url_for("staff.exemptions", school_code=school.code))
 
 
 def _adjustments_page(school: School, form: dict, row_errors=(), status: int = 200):
     return render_template(
         "staff/billing/adjustments.html", adjustments=fee_service.list_adjustments(school),
-        form=form, row_errors=list(row_errors),
+        form=form, row_errors=list(row_errors), items=fee_service.list_fee_items(school),
     ), status
 
 
 @bp.route("/<school_code>/dieu-chinh", methods=["GET", "POST"])
 def adjustments(school_code: str):
     school = load_school(school_code, manage=request.method == "POST")
-    blank = {"student_code": "", "amount": "", "description": ""}
+    blank = {"student_code": "", "amount": "", "description": "", "item": ""}
     if request.method == "GET":
         return _adjustments_page(school, blank)
     form = {key: request.form.get(key, "").strip() for key in blank}
@@ -264,7 +270,8 @@ def adjustments(school_code: str):
             raise Invalid(exc.message_vi, exc.message_en, field="amount") from exc
         if not form["description"]:
             raise Invalid("Cần ghi nội dung điều chỉnh.", "A description is required.")
-        rows = [AdjustmentRow(1, form["student_code"].upper(), amount, form["description"])]
+        rows = [AdjustmentRow(1, form["student_code"].upper(), amount, form["description"],
+                              form["item"].upper() or None)]
         fee_service.add_adjustments(g.user, school, rows)
     except AdjustmentsInvalid as exc:
         db.session.rollback()
@@ -282,7 +289,7 @@ def adjustments(school_code: str):
 @bp.post("/<school_code>/dieu-chinh/nhap")
 def adjustments_import(school_code: str):
     school = load_school(school_code, manage=True)
-    blank = {"student_code": "", "amount": "", "description": ""}
+    blank = {"student_code": "", "amount": "", "description": "", "item": ""}
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Hãy chọn tệp điều chỉnh (XLSX hoặc CSV)."), "error")
@@ -319,13 +326,17 @@ def _billing_form() -> dict:
         "due_date": request.form.get("due_date", "").strip(),
         "classes": request.form.getlist("classes"),
         "school_days": request.form.get("school_days", "").strip(),
+        "overlap": request.form.get("overlap", "bill_missing"),
     }
 
 
-def _billing_page(school: School, form: dict, result=None, status: int = 200):
+def _billing_page(school: School, form: dict, result=None, conflicts=None, status: int = 200):
+    if result is not None:
+        conflicts = [o.as_json() for o in result.overlaps[:billing_service.OVERLAPS_LISTED]]
     return render_template(
-        "staff/billing/run.html", form=form, result=result,
-        items=fee_service.list_fee_items(school), units=unit_labels(),
+        "staff/billing/run.html", form=form, result=result, conflicts=conflicts or [],
+        items=[item for item in fee_service.list_fee_items(school) if not item.retired],
+        units=unit_labels(),
         classes=sorted({room.name for room in student_service.school_classes(school)}),
         periods=period_choices(form["period"]), period_label=period_label,
     ), status
@@ -336,7 +347,8 @@ def billing(school_code: str):
     school = load_school(school_code, manage=request.method == "POST")
     if request.method == "GET":
         return _billing_page(school, {"period": default_period(), "fee_items": [],
-                                      "due_date": "", "classes": [], "school_days": ""})
+                                      "due_date": "", "classes": [], "school_days": "",
+                                      "overlap": "bill_missing"})
     form = _billing_form()
     preview = request.form.get("action") != "issue"
     try:
@@ -349,17 +361,24 @@ def billing(school_code: str):
                                      label_en="Due date"),
             classes=form["classes"] or None,
             school_days=small_int(form["school_days"]) if form["school_days"] else None,
-            preview=preview,
+            preview=preview, overlap=form["overlap"],
         )
     except ServiceError as exc:
         db.session.rollback()
         flash(localised(exc.message_vi, exc.message_en), "error")
-        return _billing_page(school, form, status=422)
+        return _billing_page(school, form, conflicts=exc.details.get("conflicts"),
+                             status=exc.status)
     if preview:
+        return _billing_page(school, form, result)
+    if result.run is None:
+        flash(_("Không lập hóa đơn nào cho %(period)s: %(existing)d học sinh đã được thu đủ các "
+                "khoản này, %(nothing)d học sinh không có khoản phải thu.",
+                period=period_label(result.period.key), existing=result.skipped_existing,
+                nothing=result.skipped_nothing_to_bill), "error")
         return _billing_page(school, form, result)
     db.session.commit()
     flash(_("Đã lập %(n)d hóa đơn kỳ %(period)s, tổng %(total)s đ. Bỏ qua %(existing)d học sinh "
-            "đã có hóa đơn kỳ này và %(nothing)d học sinh không có khoản phải thu.",
+            "đã được thu đủ các khoản này và %(nothing)d học sinh không có khoản phải thu.",
             n=len(result.issued), period=period_label(result.period.key),
             total=f"{result.total_vnd:,}".replace(",", "."),
             existing=result.skipped_existing, nothing=result.skipped_nothing_to_bill), "info")
@@ -424,12 +443,15 @@ def _school_invoice(school: School, code: str) -> Invoice:
 
 
 def _invoice_page(school: School, invoice: Invoice, reason: str = "", status: int = 200):
+    from ...services.corrections import list_corrections
+
     memo = invoice_service.memo_for(invoice)
     has_qr = invoice.balance_vnd > 0 and school.default_account is not None
     return render_template(
         "staff/billing/invoice.html", invoice=invoice, memo=memo, has_qr=has_qr,
         reason=reason, statuses=status_labels(), period_label=period_label,
         paid=invoice_service.paid_breakdown([invoice])[invoice.id],
+        corrections=list_corrections(invoice), format_date=clock.format_date,
     ), status
 
 
