@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_statements,
         auth,
         errors,
+        messaging_public,
         parents,
         public,
         staff,

@@ -2,7 +2,17 @@
 
 from .audit import AuditEvent
 from .billing import BillingRun, Invoice, InvoiceLine
+from .exports import PdfExport
 from .fees import Adjustment, Enrolment, Exemption, FeeItem
+from .messaging import (
+    Campaign,
+    GuardianContact,
+    Message,
+    MessageEvent,
+    MessageTemplate,
+    MessagingSettings,
+    ProviderToken,
+)
 from .payments import Allocation, BankTransaction
 from .receipts import Receipt, ReceiptSeries
 from .school import BankAccount, Classroom, School
@@ -16,12 +26,20 @@ __all__ = [
     "BankAccount",
     "BankTransaction",
     "BillingRun",
+    "Campaign",
     "Classroom",
     "Enrolment",
     "Exemption",
     "FeeItem",
+    "GuardianContact",
     "Invoice",
     "InvoiceLine",
+    "Message",
+    "MessageEvent",
+    "MessageTemplate",
+    "MessagingSettings",
+    "PdfExport",
+    "ProviderToken",
     "Receipt",
     "ReceiptSeries",
     "School",

@@ -18,6 +18,7 @@ from ..core.clock import VIETNAM, now_utc
 from ..core.periods import parse_period
 from ..core.words import amount_in_words
 from ..extensions import db
+from ..messaging.outbox import confirm_payment
 from ..models import (
     Allocation,
     BankAccount,
@@ -157,6 +158,9 @@ def issue(allocation: Allocation, *, actor: User | None = None,
     )
     db.session.add(receipt)
     db.session.flush()
+    if replaces is None:
+        # Transactional outbox: the parents' confirmation commits with the receipt, or not.
+        confirm_payment(receipt)
     return receipt
 
 

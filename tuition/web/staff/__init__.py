@@ -31,6 +31,8 @@ MENU = [
     ("staff.receipts", _l("Biên lai")),
     ("staff.statements", _l("Sao kê")),
     ("staff.reminders", _l("Nhắc nộp")),
+    ("staff.messages", _l("Tin nhắn")),
+    ("staff.exports", _l("Tệp PDF")),
     ("staff.arrears", _l("Công nợ")),
     ("staff.settings", _l("Cài đặt")),
     ("staff.audit", _l("Nhật ký")),
@@ -88,4 +90,12 @@ def home():
 
 
 # The areas register their views on ``bp``; imported last because they import ``bp``.
-from . import billing, payments, receipts, reports, settings, students  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    billing,
+    messages,
+    payments,
+    receipts,
+    reports,
+    settings,
+    students,
+)
