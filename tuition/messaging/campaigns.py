@@ -16,7 +16,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..core.clock import now_utc, today_vn
+from ..core import clock
+from ..core.clock import today_vn
 from ..core.names import sort_key
 from ..core.periods import parse_period
 from ..extensions import db
@@ -143,7 +144,7 @@ def create(actor: User, school: School, *, kind: str, level: int | None = None,
             "invoice_id": invoice.id, "student_id": student.id, "contact_id": contact.id,
             "idempotency_key": key, "request_id": new_request_id(), "channels": campaign.channels,
             "channel_index": 0, "status": "queued", "attempts": 0, "enqueues": 0,
-            "content": content(template, values, found), "created_at": now_utc(),
+            "content": content(template, values, found), "created_at": clock.now_utc(),
         })
     already = _existing_keys(list(keys))
     fresh = [row for row in rows if row["idempotency_key"] not in already]

@@ -20,7 +20,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from ..core.clock import now_utc
+from ..core import clock
 from ..core.periods import PeriodError, parse_period
 from ..extensions import db
 from ..models import Classroom, Invoice, PdfExport, School, Student, User
@@ -148,7 +148,7 @@ def _progress(export_id: int, done: int) -> None:
     table = PdfExport.__table__
     with db.engine.begin() as connection:
         connection.execute(update(table).where(table.c.id == export_id)
-                           .values(done=done, heartbeat_at=now_utc()))
+                           .values(done=done, heartbeat_at=clock.now_utc()))
 
 
 def _counted(items: Iterable, export_id: int) -> Iterator:
@@ -168,7 +168,7 @@ def render(export_id: int) -> str:
     if export is None or export.status != "queued":
         db.session.commit()
         return "not queued"
-    now = now_utc()
+    now = clock.now_utc()
     export.status = "running"
     export.started_at = now
     export.heartbeat_at = now
@@ -217,13 +217,13 @@ def _finish(export_id: int, *, status: str, done: int | None = None, size: int |
         export.total = max(export.total, done)
     export.size_bytes = size
     export.error = error
-    export.finished_at = now_utc()
+    export.finished_at = clock.now_utc()
     db.session.commit()
 
 
 def recover_stale() -> int:
     """Exports whose worker died mid-render (no progress for a while) are queued again."""
-    cutoff = now_utc() - timedelta(seconds=int(current_app.config["EXPORT_STALE_SECONDS"]))
+    cutoff = clock.now_utc() - timedelta(seconds=int(current_app.config["EXPORT_STALE_SECONDS"]))
     table = PdfExport.__table__
     result = db.session.execute(
         update(table).where(table.c.status == "running", table.c.heartbeat_at < cutoff)

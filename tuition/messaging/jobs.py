@@ -23,7 +23,7 @@ from rq import Queue
 from rq.job import Job
 from sqlalchemy import or_, select
 
-from ..core.clock import now_utc
+from ..core import clock
 from ..extensions import db
 from ..models import Message, PdfExport
 
@@ -109,7 +109,7 @@ def dispatch(limit: int = 1000) -> int:
     two dispatchers never push the same row. If the push fails (Redis down) they are
     released again; if this process dies in between, the sweep finds them later.
     """
-    now = now_utc()
+    now = clock.now_utc()
     rows = db.session.execute(
         _TO_ENQUEUE.where(or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now))
         .limit(limit).with_for_update(skip_locked=True)).all()
@@ -196,7 +196,7 @@ def sweep() -> dict[str, int]:
 def requeue_lost(limit: int = 500) -> int:
     """Queued messages enqueued long ago whose job is no longer in Redis (flushed, or the
     job failed outside our code): enqueue them again."""
-    cutoff = now_utc() - timedelta(
+    cutoff = clock.now_utc() - timedelta(
         seconds=int(current_app.config["MESSAGE_REQUEUE_AFTER_SECONDS"]))
     rows = db.session.execute(
         select(Message.id, Message.enqueues).where(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import redis
 
@@ -79,6 +79,7 @@ class Limits:
 
 
 def next_day_vn(now: datetime) -> datetime:
-    """Midnight starting tomorrow in Vietnam, as an aware moment (quotas reset then)."""
+    """Midnight starting tomorrow in Vietnam (quotas reset then), in UTC as stored."""
     local = now.astimezone(VIETNAM)
-    return datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), VIETNAM)
+    return datetime.combine(local.date() + timedelta(days=1), datetime.min.time(),
+                            VIETNAM).astimezone(UTC)

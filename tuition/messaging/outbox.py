@@ -12,7 +12,8 @@ from datetime import date, datetime
 from flask import current_app
 from sqlalchemy import bindparam, func, select
 
-from ..core.clock import format_date, format_datetime, now_utc, today_vn
+from ..core import clock
+from ..core.clock import format_date, format_datetime, today_vn
 from ..core.money import format_vnd
 from ..core.periods import parse_period
 from ..extensions import db
@@ -86,7 +87,7 @@ def contacts_for(school_id: int, addresses: set[str]) -> dict[str, GuardianConta
         db.session.execute(
             sql.insert(GuardianContact.__table__).values([
                 {"school_id": school_id, "address": address, "token": new_contact_token(),
-                 "created_at": now_utc()} for address in sorted(missing)
+                 "created_at": clock.now_utc()} for address in sorted(missing)
             ]).on_conflict_do_nothing())
         found = _load_contacts(school_id, addresses)
     return found
@@ -182,7 +183,7 @@ def sample_values(school: School, key: str, *, today: date | None = None
         values.update({"so_bien_lai": "AA-26 / 0000123",
                        "kiem_tra": f"{current_app.config['PUBLIC_URL'].rstrip('/')}"
                                    "/bien-lai/AbCdEfGhIjKlMnOp",
-                       "con_lai": "0", "ngay_nhan": format_datetime(now_utc())})
+                       "con_lai": "0", "ngay_nhan": format_datetime(clock.now_utc())})
         return values, student.full_name
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     return {
@@ -192,7 +193,7 @@ def sample_values(school: School, key: str, *, today: date | None = None
         "ky_thu": "Tháng 09/2026", "so_tien": "1.250.000", "han_nop": "15/09/2026",
         "so_ngay": "7", "con_lai": "0", "so_bien_lai": "AA-26 / 0000123",
         "kiem_tra": f"{base}/bien-lai/AbCdEfGhIjKlMnOp",
-        "ngay_nhan": format_datetime(now_utc()),
+        "ngay_nhan": format_datetime(clock.now_utc()),
     }, ""
 
 
@@ -222,7 +223,7 @@ def confirm_payment(receipt: Receipt) -> None:
         receipt_id=receipt.id, student_id=receipt.student_id,
         idempotency_key=f"confirmation:{receipt.id}", request_id=new_request_id(),
         channels=channels, channel_index=0, status="queued", attempts=0, enqueues=0,
-        created_at=now_utc(),
+        created_at=clock.now_utc(),
     ).on_conflict_do_nothing())
 
 
@@ -256,7 +257,7 @@ def contact_for_token(token: str) -> GuardianContact | None:
 
 def set_opt_out(contact: GuardianContact, opted_out: bool) -> None:
     """The guardian's own choice, from the link in a message (no account)."""
-    contact.opted_out_at = now_utc() if opted_out else None
+    contact.opted_out_at = clock.now_utc() if opted_out else None
     db.session.flush()
     from ..services import audit
 

@@ -29,7 +29,7 @@ import requests
 from flask import current_app
 from sqlalchemy import select
 
-from ..core.clock import now_utc
+from ..core import clock
 from ..extensions import db
 from ..models import GuardianContact, Message, MessageEvent, ProviderToken, School, User
 from ..services import audit, sql
@@ -69,7 +69,7 @@ def _event(message: Message, event: str, detail: str | None = None, *,
     db.session.add(MessageEvent(message_id=message.id, event=event,
                                 channel=channel if channel is not None else message.channel,
                                 detail=(detail or "")[:300] or None,
-                                actor_id=actor.id if actor else None, created_at=now_utc()))
+                                actor_id=actor.id if actor else None, created_at=clock.now_utc()))
 
 
 def _move(message: Message, event: str, detail: str | None = None, **kw) -> None:
@@ -97,7 +97,7 @@ class DbTokens:
         self._cached: tuple[str, datetime] | None = None
 
     def current(self) -> str:
-        now = now_utc()
+        now = clock.now_utc()
         if self._cached and self._cached[1] > now + timedelta(minutes=1):
             return self._cached[0]
         row = db.session.execute(select(ProviderToken.access_token, ProviderToken.expires_at)
@@ -109,7 +109,7 @@ class DbTokens:
         return self.refresh(None)
 
     def refresh(self, stale: str | None) -> str:
-        now = now_utc()
+        now = clock.now_utc()
         db.session.execute(sql.insert(ProviderToken.__table__).values(
             key=self.key, updated_at=now).on_conflict_do_nothing())
         row = db.session.scalar(select(ProviderToken).where(ProviderToken.key == self.key)
@@ -129,12 +129,13 @@ class DbTokens:
         except Exception:
             db.session.rollback()
             raise
+        expires = now + timedelta(seconds=pair.expires_in)
         row.access_token = pair.access_token
         row.refresh_token = pair.refresh_token
-        row.expires_at = now + timedelta(seconds=pair.expires_in)
+        row.expires_at = expires
         row.updated_at = now
         db.session.commit()
-        self._cached = (pair.access_token, row.expires_at)
+        self._cached = (pair.access_token, expires)
         return pair.access_token
 
 
@@ -245,7 +246,7 @@ def _lock(message_id: int) -> Message | None:
 
 
 def _claim(message_id: int) -> Claim | Wait | str:
-    now = now_utc()
+    now = clock.now_utc()
     message = _lock(message_id)
     if message is None:
         db.session.rollback()
@@ -339,7 +340,7 @@ def _claim(message_id: int) -> Claim | Wait | str:
 
 def _finish_skip(message: Message, reason: str) -> str:
     message.error = reason[:300]
-    message.finished_at = now_utc()
+    message.finished_at = clock.now_utc()
     _move(message, "skip", reason)
     db.session.commit()
     return "skipped"
@@ -350,7 +351,7 @@ def _defer(message_id: int, seconds: float) -> str:
     if message is None or message.status != "queued":
         db.session.commit()
         return "not deferred"
-    message.next_attempt_at = now_utc() + timedelta(seconds=max(seconds, 1))
+    message.next_attempt_at = clock.now_utc() + timedelta(seconds=max(seconds, 1))
     message.enqueued_at = None
     db.session.commit()
     return "rate limited"
@@ -366,7 +367,7 @@ def _current(claim: Claim) -> Message | None:
 
 
 def _sent(claim: Claim, sent: Sent) -> str:
-    now = now_utc()
+    now = clock.now_utc()
     message = _lock(claim.message_id)
     if message.status in ("sent", "delivered"):
         db.session.commit()
@@ -393,7 +394,7 @@ def _sent(claim: Claim, sent: Sent) -> str:
 
 
 def _temporary(claim: Claim, failure: TemporaryFailure) -> str:
-    now = now_utc()
+    now = clock.now_utc()
     message = _current(claim)
     if message is None:
         db.session.commit()
@@ -425,7 +426,7 @@ def _temporary(claim: Claim, failure: TemporaryFailure) -> str:
 
 
 def _permanent(claim: Claim, failure: PermanentFailure) -> str:
-    now = now_utc()
+    now = clock.now_utc()
     message = _current(claim)
     if message is None:
         db.session.commit()
@@ -456,7 +457,7 @@ def _permanent(claim: Claim, failure: PermanentFailure) -> str:
 def recover_interrupted(limit: int = 200) -> int:
     """Messages whose worker stopped mid-send (lease over): send again where the provider
     deduplicates on our request id, else mark ``unknown``. Returns how many."""
-    now = now_utc()
+    now = clock.now_utc()
     stuck = list(db.session.scalars(
         select(Message).where(Message.status == "sending", Message.lease_until < now)
         .order_by(Message.id).limit(limit).with_for_update(skip_locked=True)))
@@ -518,7 +519,7 @@ def delivery_report(*, provider_message_id: str | None = None, request_id: str |
     if message is None:
         return None
     if delivered and message.status in ("sent", "sending", "unknown"):
-        message.delivered_at = at or now_utc()
+        message.delivered_at = at or clock.now_utc()
         message.finished_at = message.finished_at or message.delivered_at
         message.error = None
         _move(message, "delivered", detail, channel=channel)

@@ -14,7 +14,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from ..core.clock import now_utc
+from ..core import clock
 from ..extensions import db
 from ..models import MessagingSettings, ProviderToken, School, User
 from ..services import audit
@@ -254,7 +254,7 @@ def update(actor: User, school: School, data: dict[str, Any], *,
                           f"These channels are not configured: {', '.join(missing)}.",
                           field="channels", channels=missing)
     if changed:
-        s.updated_at = now_utc()
+        s.updated_at = clock.now_utc()
         db.session.flush()
         audit.record(actor, school.id, "messaging.settings", f"school:{school.code}",
                      changed=sorted(set(changed)))
@@ -272,4 +272,4 @@ def _store_refresh_token(school_id: int, refresh_token: str | None) -> None:
     row.refresh_token = refresh_token
     row.access_token = None
     row.expires_at = None
-    row.updated_at = now_utc()
+    row.updated_at = clock.now_utc()

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..core.clock import now_utc
+from ..core import clock
 from ..extensions import db
 from ..models import MessageTemplate, School, User
 from ..services import audit
@@ -203,7 +203,7 @@ def save(actor: User, school: School, key: str, data: dict[str, Any]) -> Templat
     row.zns_template_id = t.zns_template_id
     row.zns_params = t.zns_params
     row.updated_by_id = actor.id
-    row.updated_at = now_utc()
+    row.updated_at = clock.now_utc()
     db.session.flush()
     audit.record(actor, school.id, "messaging.template", f"template:{key}")
     return t
