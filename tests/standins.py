@@ -50,8 +50,11 @@ class _Server:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender died waiting (a killed worker): as a real server would
 
             def do_POST(self):  # noqa: N802
                 self._serve("POST")
@@ -263,6 +266,11 @@ class EsmsStandIn(_Server):
         #: HTTP statuses to answer to the next requests, one each (e.g. [503]).
         self.http_fail_next: list[int] = []
         self._ids = itertools.count(1)
+        #: After accepting the n-th SMS, hold its answer until ``release`` is set (the
+        #: sender is then mid-call with the message already accepted).
+        self.hold_after: int | None = None
+        self.holding = threading.Event()
+        self.release = threading.Event()
 
     def handle(self, method, path, headers, raw):
         if method != "POST" or path != self.PATH:
@@ -309,7 +317,11 @@ class EsmsStandIn(_Server):
             sms_id = f"{next(self._ids):08d}-esms"
             self.sent.append(SmsSent(national, content, request_id, sms_id, is_unicode,
                                      body.get("CallbackUrl")))
-            return answer("100", "", CountRegenerate=0, SMSID=sms_id)
+            hold = self.hold_after is not None and len(self.sent) == self.hold_after
+        if hold:
+            self.holding.set()
+            self.release.wait(60)
+        return answer("100", "", CountRegenerate=0, SMSID=sms_id)
 
     def by_phone(self) -> dict[str, list[SmsSent]]:
         found: dict[str, list[SmsSent]] = {}

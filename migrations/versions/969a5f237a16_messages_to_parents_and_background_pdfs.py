@@ -182,7 +182,7 @@ def upgrade():
     op.create_table('message_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.Integer(), nullable=False),
-    sa.Column('event', sa.String(length=16), nullable=False),
+    sa.Column('event', sa.String(length=24), nullable=False),
     sa.Column('channel', sa.String(length=8), nullable=True),
     sa.Column('detail', sa.String(length=300), nullable=True),
     sa.Column('actor_id', sa.Integer(), nullable=True),

@@ -284,7 +284,8 @@ def test_rate_limit_spreads_sends_over_seconds(app, lqd, messaging, monkeypatch,
     run_workers(app)
     times = sorted(s.at for s in messaging.esms.sent)
     assert len(times) == 3
-    assert int(times[-1]) - int(times[0]) >= 2  # one a second
+    # One a second: three sends take three one-second windows (more than a second apart).
+    assert times[-1] - times[0] > 1.0
 
 
 def test_interrupted_sms_is_sent_again_once_and_zns_becomes_unknown(app, lqd, messaging,
@@ -484,3 +485,83 @@ def test_sending_is_idempotent_per_job(app, lqd, messaging, accountant):
         assert sending.process(message.id) == "already sent"
     assert len(messaging.esms.sent) == 1
     assert jobs.message_job_id(5, 2) == "msg-5-2"
+
+
+def test_whole_school_pdf_is_rendered_by_a_worker_with_progress(app, lqd, messaging,
+                                                                make_staff, staff_login,
+                                                                tmp_path):
+    from tests.pdfs import page_text
+
+    principal = staff_login(make_staff("principal", lqd).email, "mat-khau-rat-dai-123")
+    token = principal.csrf("/app/LQD/tep-pdf")
+    started = principal.post("/app/LQD/tep-pdf", data={
+        "csrf_token": token, "kind": "notices", "period": "2026-09", "layout": "a4"})
+    assert started.status_code == 302
+    page_url = started.headers["Location"]
+    state = principal.get(page_url + ".json").get_json()
+    assert (state["status"], state["total"], state["download"]) == ("queued", 3, None)
+    run_workers(app)
+    state = principal.get(page_url + ".json").get_json()
+    assert (state["status"], state["done"], state["total"]) == ("done", 3, 3)
+    path = tmp_path / "notices.pdf"
+    with principal.get(state["download"]) as pdf:
+        assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+        path.write_bytes(pdf.data)
+    assert "Lê Bảo Ngọc" in "".join(page_text(path, n) for n in (1, 2, 3))
+    assert "Nguyễn Minh Khôi" in page_text(path, 1) + page_text(path, 2) + page_text(path, 3)
+
+    # Another school's staff get nothing, not even whether it exists.
+    other = make_school_for_test(app)
+    outsider = staff_login(make_staff("accountant", other).email, "mat-khau-rat-dai-123")
+    assert outsider.get(state["download"]).status_code == 403
+    assert outsider.get(page_url + ".json").status_code == 403
+    # Nothing to print is said at once, and no job is made.
+    token = principal.csrf("/app/LQD/tep-pdf")
+    refused = principal.post("/app/LQD/tep-pdf", data={
+        "csrf_token": token, "kind": "notices", "period": "2026-10"})
+    assert refused.status_code == 422
+    assert "Không có hóa đơn nào cần in thông báo." in refused.get_data(as_text=True)
+
+
+def make_school_for_test(app):
+    admin = schools_admin()
+    school = schools.create_school(admin, {
+        "code": "NTT", "name": "Trường THCS Nguyễn Trãi", "level": ["thcs"], "address": "",
+        "payment_prefix": "NT", "bank_accounts": [{
+            "bin": "970436", "account_number": "0011009999999", "account_name": "NTT"}]})
+    db.session.commit()
+    return school
+
+
+def test_receipts_pdf_job(app, lqd, messaging, accountant, tmp_path):
+    from tests.pdfs import page_text
+
+    _pay(app, "HS001")
+    _pay(app, "HS003")
+    token = accountant.csrf("/app/LQD/tep-pdf")
+    started = accountant.post("/app/LQD/tep-pdf", data={"csrf_token": token,
+                                                        "kind": "receipts"})
+    run_workers(app)
+    state = accountant.get(started.headers["Location"] + ".json").get_json()
+    assert (state["status"], state["done"]) == ("done", 2)
+    path = tmp_path / "r.pdf"
+    with accountant.get(state["download"]) as pdf:
+        path.write_bytes(pdf.data)
+    assert "BIÊN LAI" in page_text(path, 1).upper()
+
+
+def test_roster_email_column_and_student_form(app, lqd, accountant, billed):
+    roster = ("Mã học sinh,Họ và tên,Lớp,Họ tên phụ huynh,Số điện thoại,Email phụ huynh\n"
+              "HS001,Nguyễn Thị Ánh Dương,1A,Nguyễn Văn Bình,0912345678, Binh.NV@Gmail.com\n"
+              "HS003,Lê Bảo Ngọc,1A,Lê Văn Tâm,0901234567,\n")
+    assert billed.upload("/schools/LQD/students/import", roster.encode(),
+                         "ds.csv").status_code == 200
+    assert billed.get("/schools/LQD/students").get_json()
+    assert _student("HS001").guardian_email == "Binh.NV@gmail.com"
+    bad = roster.replace(" Binh.NV@Gmail.com", "binh-at-gmail")
+    refused = billed.upload("/schools/LQD/students/import", bad.encode(), "ds.csv")
+    assert refused.status_code == 422
+    assert "Email" in json.dumps(refused.get_json(), ensure_ascii=False)
+    # The student form keeps the address unless it is changed.
+    page = accountant.get("/app/LQD/hoc-sinh/HS001/sua").get_data(as_text=True)
+    assert 'value="Binh.NV@gmail.com"' in page

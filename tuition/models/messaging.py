@@ -218,7 +218,7 @@ class MessageEvent(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
     #: queued, sending, sent, delivered, failed, fallback, retry, deferred, unknown, ...
-    event: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str] = mapped_column(String(24))
     channel: Mapped[str | None] = mapped_column(String(8))
     detail: Mapped[str | None] = mapped_column(String(300))
     #: Empty for automatic steps.

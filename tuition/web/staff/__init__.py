@@ -31,7 +31,7 @@ MENU = [
     ("staff.receipts", _l("Biên lai")),
     ("staff.statements", _l("Sao kê")),
     ("staff.reminders", _l("Nhắc nộp")),
-    ("staff.messages", _l("Tin nhắn")),
+    ("staff.messages", _l("Nhắn tin")),
     ("staff.exports", _l("Tệp PDF")),
     ("staff.arrears", _l("Công nợ")),
     ("staff.settings", _l("Cài đặt")),

@@ -64,7 +64,7 @@ SECRET_LABELS = {
     "sms_secret_key": _l("eSMS — SecretKey"),
     "smtp_password": _l("SMTP — mật khẩu"),
 }
-EXPORT_STATUS = {"queued": _l("Chờ xử lý"), "running": _l("Đang tạo"), "done": _l("Xong"),
+EXPORT_STATUS = {"queued": _l("Chờ tạo"), "running": _l("Đang tạo"), "done": _l("Xong"),
                  "failed": _l("Lỗi")}
 
 
