@@ -338,5 +338,5 @@ def export_download(school_code: str, export_id: int):
     path = export_service.file_path(export)
     if path is None:
         abort(404)
-    return send_file(path, mimetype="application/pdf",
+    return send_file(path, mimetype="application/pdf", as_attachment=True,
                      download_name=export_service.download_name(export, school))
