@@ -565,3 +565,29 @@ def test_roster_email_column_and_student_form(app, lqd, accountant, billed):
     # The student form keeps the address unless it is changed.
     page = accountant.get("/app/LQD/hoc-sinh/HS001/sua").get_data(as_text=True)
     assert 'value="Binh.NV@gmail.com"' in page
+
+
+def test_confirmation_costs_the_webhook_one_insert_and_no_query(app, lqd, messaging, client):
+    from sqlalchemy import event
+
+    from tests.helpers import KEY
+    from tuition.models import Invoice
+
+    codes = {i.student.code: i.code for i in db.session.scalars(select(Invoice))}
+    send_sepay(client, sepay_body(codes["HS001"], 500_000), KEY)  # the year's counter row
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split()[:3]).upper())
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert send_sepay(client, sepay_body(codes["HS002"], 500_000)).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    # The same four SELECTs as without messages (test_webhook_statements), plus the outbox row.
+    assert sum(s.startswith("SELECT") for s in seen) == 4, seen
+    assert sum(s.startswith("INSERT INTO MESSAGES") for s in seen) == 1, seen
+    db.session.rollback()
+    assert [m.kind for m in _messages()] == ["confirmation", "confirmation"]

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 CHANNELS = ("zns", "sms", "email")
 CHANNEL_LABELS = {"zns": "Zalo ZNS", "sms": "SMS", "email": "Email"}
 
-#: Message kinds; reminders escalate through three levels.
+#: Message kinds; reminders escalate through three levels (1, 2, 3: final).
 KINDS = ("notice", "reminder", "confirmation")
-REMINDER_LEVELS = {1: "Nhắc lần 1", 2: "Nhắc lần 2", 3: "Nhắc lần cuối"}
 
 #: A school has one template per key.
 TEMPLATE_KEYS = ("notice", "reminder_1", "reminder_2", "reminder_3", "confirmation")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 
 from ..core import clock
 from ..core.clock import format_date, format_datetime, today_vn
@@ -22,7 +22,6 @@ from ..models import (
     Invoice,
     Message,
     MessageEvent,
-    MessagingSettings,
     Receipt,
     School,
     Student,
@@ -199,25 +198,16 @@ def sample_values(school: School, key: str, *, today: date | None = None
 
 # --- Payment confirmations ------------------------------------------------------------------
 
-_CONFIRMING = (
-    select(MessagingSettings.channels)
-    .where(MessagingSettings.school_id == bindparam("school_id"),
-           MessagingSettings.enabled.is_(True), MessagingSettings.confirmations.is_(True))
-)
-
-
-def confirm_payment(receipt: Receipt) -> None:
+def confirm_payment(receipt: Receipt, channels: str) -> None:
     """Write the payment confirmation of a new receipt into the outbox, in the receipt's own
     transaction: the payment and its message commit together or not at all.
 
-    Cheap on purpose (it runs inside every webhook that books a payment): one read of the
-    school's settings, and for schools that send messages, one INSERT. The message is
-    prepared (guardian, texts) by the worker; no Redis call here: the dispatcher enqueues it
-    after the commit.
+    Cheap on purpose (it runs inside every webhook that books a payment): one INSERT, only
+    for schools that send confirmations (``channels``, their order, comes with the receipt's
+    facts: :func:`tuition.services.receipts.issue` reads it in the query it already makes).
+    The message is prepared (guardian, texts) by the worker; no Redis call here: the
+    dispatcher enqueues it after the commit.
     """
-    channels = db.session.scalar(_CONFIRMING, {"school_id": receipt.school_id})
-    if channels is None:
-        return
     db.session.execute(sql.insert(Message.__table__).values(
         school_id=receipt.school_id, kind="confirmation", invoice_id=receipt.invoice_id,
         receipt_id=receipt.id, student_id=receipt.student_id,

@@ -32,14 +32,6 @@ from .core import (
     unknown_placeholders,
 )
 
-TEMPLATE_LABELS = {
-    "notice": "Thông báo học phí",
-    "reminder_1": "Nhắc nộp lần 1",
-    "reminder_2": "Nhắc nộp lần 2",
-    "reminder_3": "Nhắc nộp lần cuối",
-    "confirmation": "Xác nhận đã nhận tiền",
-}
-
 
 @dataclass(frozen=True)
 class Template:

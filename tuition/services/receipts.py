@@ -26,6 +26,7 @@ from ..models import (
     Classroom,
     Invoice,
     InvoiceLine,
+    MessagingSettings,
     Receipt,
     ReceiptSeries,
     School,
@@ -94,6 +95,12 @@ _FACTS = (
            Classroom.name.label("class_name"),
            select(BankAccount.bin).where(BankAccount.id == bindparam("bank_account_id"))
            .scalar_subquery().label("bank_bin"),
+           # The channels of the parents' payment confirmation; empty when the school does
+           # not send them (read here so the webhook's hot path has no extra query).
+           select(MessagingSettings.channels)
+           .where(MessagingSettings.school_id == School.id,
+                  MessagingSettings.enabled.is_(True), MessagingSettings.confirmations.is_(True))
+           .scalar_subquery().label("message_channels"),
            InvoiceLine.description, InvoiceLine.amount_vnd)
     .select_from(Invoice)
     .join(School, School.id == Invoice.school_id)
@@ -158,9 +165,9 @@ def issue(allocation: Allocation, *, actor: User | None = None,
     )
     db.session.add(receipt)
     db.session.flush()
-    if replaces is None:
+    if replaces is None and facts.message_channels:
         # Transactional outbox: the parents' confirmation commits with the receipt, or not.
-        confirm_payment(receipt)
+        confirm_payment(receipt, facts.message_channels)
     return receipt
 
 

@@ -73,7 +73,6 @@ def _student_json(student: Student) -> dict:
         "status": student.status,
         "guardian_name": student.guardian_name,
         "guardian_phone": student.guardian_phone,
-        "guardian_email": student.guardian_email,
     }
 
 
