@@ -161,5 +161,4 @@ class ZnsChannel:
             reason = ("Hết hạn mức gửi ZNS trong ngày" if "quota" in lowered else
                       "Người nhận không nhận tin từ OA" if "refuse" in lowered
                       or "inactive" in lowered else f"Zalo từ chối: {message or code}")
-        return_failure = PermanentFailure(reason, code=str(code))
-        raise return_failure
+        raise PermanentFailure(reason, code=str(code))
