@@ -47,7 +47,7 @@ class IsolatedClient(FlaskClient):
 @pytest.fixture(scope="session")
 def app(database_url):
     os.environ["DATABASE_URL"] = database_url
-    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret",
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-of-at-least-32-bytes-0123",
                       "PUBLIC_URL": "https://hocphi.example.vn"})
     app.test_client_class = IsolatedClient
     with app.app_context():

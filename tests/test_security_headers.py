@@ -100,7 +100,8 @@ def test_no_inline_handlers_left_in_templates():
     root = Path(__file__).resolve().parent.parent / "templates"
     offenders = [str(path.relative_to(root)) for path in root.rglob("*.html")
                  if re.search(r"\son[a-z]+\s*=", path.read_text()) or
-                 re.search(r"<script(?![^>]*\b(src|nonce)=)", path.read_text())]
+                 re.search(r"<script(?![^>]*\b(src|nonce)=)", path.read_text()) or
+                 re.search(r"<style(?![^>]*\bnonce=)", path.read_text())]
     assert offenders == []
 
 

@@ -62,6 +62,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_users,
         auth,
         errors,
+        messaging_public,
         parents,
         public,
         security,

@@ -9,6 +9,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .cli_messaging import dispatch as dispatch_messages
+from .cli_messaging import worker
 from .cli_sync import sync
 from .core import clock
 from .core.money import format_vnd
@@ -21,6 +23,8 @@ from .services.errors import ServiceError
 
 tuition_cli = AppGroup("tuition", help="Set up schools, import rosters, bill and print notices.")
 tuition_cli.add_command(sync)
+tuition_cli.add_command(worker)
+tuition_cli.add_command(dispatch_messages)
 
 
 def operator() -> User:

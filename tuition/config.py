@@ -77,3 +77,51 @@ class Defaults:
     #: A staff session ends this long after sign-in, or after this long without a request.
     SESSION_HOURS = 12
     SESSION_IDLE_MINUTES = 120
+
+    # --- Messages to parents and background jobs (tuition.messaging) ---------------------
+    #: Redis for RQ (the job queues), rate limits and daily quotas of the message channels.
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    #: Zalo ZNS: API and OAuth hosts, and the deployment's OA app (a school may set its own).
+    ZNS_API_URL = "https://business.openapi.zalo.me"
+    ZNS_OAUTH_URL = "https://oauth.zaloapp.com"
+    ZNS_APP_ID = None
+    ZNS_APP_SECRET = None
+    #: Signs Zalo's webhooks (X-ZEvent-Signature).
+    ZNS_OA_SECRET = None
+    #: The first refresh token; after the first refresh the stored (rotated) one is used.
+    ZNS_REFRESH_TOKEN = None
+    #: Zalo's development mode: delivered only to the app's and the OA's admins.
+    ZNS_DEVELOPMENT = False
+    #: SMS: which gateway (``esms``) and its account.
+    SMS_GATEWAY = "esms"
+    ESMS_API_URL = "https://rest.esms.vn"
+    ESMS_API_KEY = None
+    ESMS_SECRET_KEY = None
+    ESMS_BRANDNAME = None
+    #: eSMS validates but neither sends nor charges.
+    ESMS_SANDBOX = False
+    #: Email over SMTP (STARTTLS when offered; port 465 is implicit TLS).
+    SMTP_HOST = None
+    SMTP_PORT = 587
+    SMTP_USER = None
+    SMTP_PASSWORD = None
+    SMTP_SENDER = None
+    #: Messages per second per channel and provider account, across all workers.
+    MESSAGE_RATE_PER_SECOND = {"zns": 20, "sms": 10, "email": 5}
+    #: Messages a day per channel and school, unless the school sets its own.
+    MESSAGE_DAILY_QUOTA = {"zns": 5000, "sms": 3000, "email": 3000}
+    #: Seconds between attempts after temporary errors (the last repeats); attempts per
+    #: channel = len + 1, then the next channel is tried.
+    MESSAGE_RETRY_INTERVALS = [30, 120, 600, 1800]
+    #: A worker owns a message it is sending this long; past it, the worker is presumed dead.
+    MESSAGE_LEASE_SECONDS = 120
+    #: Timeout of one call to a provider (must stay well under the lease).
+    PROVIDER_TIMEOUT_SECONDS = 15
+    #: How often each worker's dispatcher enqueues the outbox and sweeps lost work.
+    DISPATCH_INTERVAL_SECONDS = 1.0
+    #: A queued message whose job has not run after this long is enqueued again.
+    MESSAGE_REQUEUE_AFTER_SECONDS = 900
+    #: Where background PDFs are written (default: ``exports`` in the instance folder).
+    EXPORTS_DIR = None
+    #: A running PDF job that reported no progress for this long is started again.
+    EXPORT_STALE_SECONDS = 300

@@ -41,6 +41,7 @@ __all__ = [
     "RowError",
     "infer_grade",
     "parse_date_of_birth",
+    "parse_email",
     "parse_phone",
     "parse_roster",
     "parse_student_code",
@@ -95,6 +96,10 @@ ROSTER_COLUMNS: dict[str, tuple[str, ...]] = {
         "SĐT phụ huynh", "Điện thoại phụ huynh", "Số điện thoại phụ huynh", "ĐT phụ huynh",
         "Phone", "Phone number", "Mobile", "Guardian phone", "Parent phone",
     ),
+    "guardian_email": (
+        "Email", "E-mail", "Email phụ huynh", "Thư điện tử", "Địa chỉ email",
+        "Guardian email", "Parent email",
+    ),
 }
 
 #: The columns of the downloadable template, in order: field -> header. A column missing
@@ -136,6 +141,8 @@ class RosterRow:
     class_name: str
     guardian_name: str | None
     guardian_phone: str | None
+    #: Where messages go by email (optional column).
+    guardian_email: str | None = None
     #: Field name -> the column's header as the file writes it, for later messages
     #: (shared by the rows of one file).
     columns: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -190,6 +197,7 @@ def parse_roster(data: bytes, filename: str, *, today: date | None = None) -> li
         )
         guardian_name = row.parse(columns.get("guardian_name"), _parse_guardian_name)
         guardian_phone = row.parse(columns.get("guardian_phone"), parse_phone)
+        guardian_email = row.parse(columns.get("guardian_email"), parse_email)
         if code is not None:
             first = first_row_of_code.setdefault(code, number)
             if first != number:
@@ -203,7 +211,8 @@ def parse_roster(data: bytes, filename: str, *, today: date | None = None) -> li
             result.append(RosterRow(
                 row=number, code=code, full_name=full_name, date_of_birth=date_of_birth,
                 class_name=class_name, guardian_name=guardian_name,
-                guardian_phone=guardian_phone, columns=headers,
+                guardian_phone=guardian_phone, guardian_email=guardian_email,
+                columns=headers,
             ))
     if errors:
         raise RosterInvalid(errors)
@@ -412,6 +421,19 @@ def parse_phone(value: Cell) -> str:
         f"Phone {show(value)} is invalid: expected 10 digits starting with 03, 05, 07, 08 or "
         "09 (or an 11-digit landline starting with 02).",
     )
+
+
+def parse_email(value: Cell) -> str:
+    """A guardian's email address (trimmed, its domain lower-cased)."""
+    from ..messaging.core import check_email
+
+    email = check_email(value if isinstance(value, str) else None)
+    if email is None:
+        raise CellError(
+            f"Email {show(value)} không hợp lệ (ví dụ: phuhuynh@gmail.com).",
+            f"Email {show(value)} is not a valid address (e.g. parent@gmail.com).",
+        )
+    return email
 
 
 # --- Grades ----------------------------------------------------------------------------------

@@ -5,7 +5,17 @@ from .bank_changes import BankAccountChange
 from .billing import BillingRun, Invoice, InvoiceLine
 from .cash import CashClosing, CashDeposit, CashEntry, DocumentCounter
 from .corrections import BilledMonth, InvoiceCorrection
+from .exports import PdfExport
 from .fees import Adjustment, Enrolment, Exemption, FeeItem
+from .messaging import (
+    Campaign,
+    GuardianContact,
+    Message,
+    MessageEvent,
+    MessageTemplate,
+    MessagingSettings,
+    ProviderToken,
+)
 from .payments import Allocation, BankTransaction, RefusedNotification
 from .receipts import Receipt, ReceiptSeries
 from .refunds import PaymentVoucher
@@ -26,6 +36,7 @@ __all__ = [
     "BankTransaction",
     "BilledMonth",
     "BillingRun",
+    "Campaign",
     "CashClosing",
     "CashDeposit",
     "CashEntry",
@@ -34,9 +45,16 @@ __all__ = [
     "Enrolment",
     "Exemption",
     "FeeItem",
+    "GuardianContact",
     "Invoice",
     "InvoiceCorrection",
     "InvoiceLine",
+    "Message",
+    "MessageEvent",
+    "MessageTemplate",
+    "MessagingSettings",
+    "PdfExport",
+    "ProviderToken",
     "PaymentVoucher",
     "Receipt",
     "RefusedNotification",

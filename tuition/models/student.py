@@ -32,6 +32,8 @@ class Student(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="studying")
     guardian_name: Mapped[str | None] = mapped_column(String(120))
     guardian_phone: Mapped[str | None] = mapped_column(String(15))
+    #: Where messages go when the school sends by email (from the roster).
+    guardian_email: Mapped[str | None] = mapped_column(String(254))
     #: The private link of the parents' page (``/p/<token>``); reissuing revokes the old one.
     parent_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     #: First day at school when the child joined after the school year began (Vietnam date);

@@ -20,6 +20,7 @@ from ..core.clock import VIETNAM
 from ..core.periods import parse_period
 from ..core.words import amount_in_words
 from ..extensions import db
+from ..messaging.outbox import confirm_payment, confirm_payments
 from ..models import (
     Allocation,
     BankAccount,
@@ -27,6 +28,7 @@ from ..models import (
     Classroom,
     Invoice,
     InvoiceLine,
+    MessagingSettings,
     Receipt,
     ReceiptSeries,
     School,
@@ -96,6 +98,12 @@ _FACTS = (
            Classroom.name.label("class_name"),
            select(BankAccount.bin).where(BankAccount.id == bindparam("bank_account_id"))
            .scalar_subquery().label("bank_bin"),
+           # The channels of the parents' payment confirmation; empty when the school does
+           # not send them (read here so the webhook's hot path has no extra query).
+           select(MessagingSettings.channels)
+           .where(MessagingSettings.school_id == School.id,
+                  MessagingSettings.enabled.is_(True), MessagingSettings.confirmations.is_(True))
+           .scalar_subquery().label("message_channels"),
            InvoiceLine.description, InvoiceLine.amount_vnd)
     .select_from(Invoice)
     .join(School, School.id == Invoice.school_id)
@@ -188,6 +196,9 @@ def issue(allocation: Allocation, *, actor: User | None = None,
     )
     db.session.add(receipt)
     db.session.flush()
+    if replaces is None and facts.message_channels:
+        # Transactional outbox: the parents' confirmation commits with the receipt, or not.
+        confirm_payment(receipt, facts.message_channels)
     return receipt
 
 
@@ -260,7 +271,15 @@ def issue_many(items: list[ToIssue]) -> int:
                     bank_reference=item.bank_reference, actor=None, facts=fact,
                     bank_bin=banks.get(item.bank_account_id), lines=lines),
             })
-    db.session.execute(insert(Receipt.__table__), receipts)
+    ids = list(db.session.scalars(
+        insert(Receipt.__table__).returning(Receipt.__table__.c.id,
+                                            sort_by_parameter_order=True), receipts))
+    # Parents' confirmations, in the receipts' transaction (see issue()).
+    confirm_payments([
+        {"id": receipt_id, "school_id": row["school_id"], "invoice_id": row["invoice_id"],
+         "student_id": row["student_id"], "channels": facts[row["invoice_id"]][0].message_channels}
+        for receipt_id, row in zip(ids, receipts, strict=True)
+        if facts[row["invoice_id"]][0].message_channels])
     return len(receipts)
 
 
@@ -293,7 +312,12 @@ _FACTS_MANY = (
     select(Invoice.id.label("invoice_id"), School.name, School.address, School.tax_code,
            School.phone, School.receipt_series_letters, School.receipt_template,
            Student.full_name, Student.code, Student.guardian_name,
-           Classroom.name.label("class_name"), InvoiceLine.description, InvoiceLine.amount_vnd)
+           Classroom.name.label("class_name"),
+           select(MessagingSettings.channels)
+           .where(MessagingSettings.school_id == School.id,
+                  MessagingSettings.enabled.is_(True), MessagingSettings.confirmations.is_(True))
+           .scalar_subquery().label("message_channels"),
+           InvoiceLine.description, InvoiceLine.amount_vnd)
     .select_from(Invoice)
     .join(School, School.id == Invoice.school_id)
     .join(Student, Student.id == Invoice.student_id)

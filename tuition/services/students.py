@@ -20,6 +20,7 @@ from ..importing.roster import (
     infer_grade,
     parse_class_name,
     parse_date_of_birth,
+    parse_email,
     parse_phone,
 )
 from ..importing.tabular import CellError, clean_text, normalise_header
@@ -118,6 +119,7 @@ def import_roster(
         if student.id is not None and student.guardian_phone != row.guardian_phone:
             phone_changes.append((student.code, student.guardian_phone, row.guardian_phone))
         student.guardian_phone = row.guardian_phone
+        student.guardian_email = row.guardian_email
         ensure_token(student)
     db.session.flush()
     audit.record(actor, school.id, "students.import", f"school:{school.code}",
@@ -196,8 +198,9 @@ def update_student(actor: User, school: School, student: Student, data: dict[str
 
     ``data`` holds text as typed: ``full_name``, ``date_of_birth`` (dd/mm/yyyy or yyyy-mm-dd,
     may be blank), ``classroom_id`` (a class of this school), ``status`` (studying/left),
-    ``guardian_name`` and ``guardian_phone`` (may be blank). Raises :class:`Invalid` with
-    ``errors`` mapping each bad field to its Vietnamese and English message.
+    ``guardian_name``, ``guardian_phone`` and ``guardian_email`` (may be blank; a form
+    without ``guardian_email`` leaves it as it is). Raises :class:`Invalid` with ``errors``
+    mapping each bad field to its Vietnamese and English message.
     """
     require_manage(actor, school)
     if student.school_id != school.id:
@@ -222,6 +225,8 @@ def update_student(actor: User, school: School, student: Student, data: dict[str
           lambda v: parse_date_of_birth(v, earliest=earliest, latest=latest))
     check("guardian_name", _parse_name)
     check("guardian_phone", parse_phone)
+    if "guardian_email" in data:  # forms without the field leave the address as it is
+        check("guardian_email", parse_email)
     status = data.get("status")
     if status not in STUDENT_STATUSES:
         errors["status"] = ("Trạng thái phải là đang học hoặc đã nghỉ.",

@@ -77,6 +77,7 @@ def student_edit(school_code: str, student_code: str):
         "status": student.status,
         "guardian_name": student.guardian_name or "",
         "guardian_phone": student.guardian_phone or "",
+        "guardian_email": student.guardian_email or "",
     }
     errors: dict[str, str] = {}
     if request.method == "POST":
