@@ -110,3 +110,30 @@ def parse_period(key: str) -> Period:
         "hoặc 2026-2027 (năm học).",
         f"Invalid period {key!r}: use 2026-09 (month), 2026-2027-HK1 (term) or 2026-2027 (year).",
     )
+
+
+def invoice_keys(period: Period) -> list[str]:
+    """The period keys of the invoices a period takes: a month only its own; a term its key
+    and its months; a school year its key, both terms and its nine months (as the reports)."""
+    keys = [f"{y}-{m:02d}" for y, m in period.months]
+    if period.kind == "year":
+        keys += [f"{period.key}-HK1", f"{period.key}-HK2"]
+    if period.kind != "month":
+        keys.append(period.key)
+    return keys
+
+
+def school_year_of(period: Period) -> Period:
+    """The school year a period belongs to. June and July belong to the year that ends; from
+    August, billing is for the year that starts (as for new classes)."""
+    if period.kind == "year":
+        return period
+    year, month = period.months[0]
+    first = year if month >= 8 else year - 1
+    return parse_period(f"{first}-{first + 1}")
+
+
+def school_year_on(day: date) -> Period:
+    """The school year of a day (from August, the one that starts)."""
+    first = day.year if day.month >= 8 else day.year - 1
+    return parse_period(f"{first}-{first + 1}")
