@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -16,6 +24,10 @@ LEVELS = {"mam_non": "Mầm non", "tieu_hoc": "Tiểu học", "thcs": "Trung h�
 
 class School(db.Model):
     __tablename__ = "schools"
+    __table_args__ = (
+        CheckConstraint("(ward_code IS NULL) = (province_code IS NULL)", name="place"),
+        Index("ix_schools_province_ward", "province_code", "ward_code"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -34,6 +46,10 @@ class School(db.Model):
     receipt_series_letters: Mapped[str] = mapped_column(
         String(8), default="AA", server_default="AA"
     )
+    #: Official codes of the province and of the commune/ward (see tuition.core.places);
+    #: empty for schools created before they were asked. Names come from the package.
+    province_code: Mapped[int | None] = mapped_column(Integer)
+    ward_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at_column()
 
     bank_accounts: Mapped[list[BankAccount]] = relationship(
