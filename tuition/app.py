@@ -47,11 +47,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from .web import (  # noqa: F401  (api_* modules add routes to the API blueprint)
         api,
+        api_authority,
         api_receipts,
         api_reports,
         api_statements,
         auth,
+        authority,
         errors,
+        invitations,
         parents,
         public,
         staff,
@@ -78,6 +81,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(parents.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(authority.bp)
+    app.register_blueprint(invitations.bp)
 
     from .cli import tuition_cli
 

@@ -28,6 +28,8 @@ CLASSES = {
     "5A": (35, 10), "6A1": (42, 11), "7A1": (42, 12), "8A1": (40, 13), "9A1": (40, 14),
 }
 DEMO_PASSWORD = "demo-matkhau-2026"
+#: Phường Bến Thành, Thành phố Hồ Chí Minh (official code).
+DEMO_WARD = 26743
 
 
 def _name(rng: random.Random) -> str:
@@ -69,6 +71,7 @@ def load_demo(*, student_count: int = 600, today: date) -> str:
         "payment_prefix": "HS",
         "bank_accounts": [{"bin": "970436", "account_number": "1023456789",
                            "account_name": "TRUONG LIEN CAP HOA SEN"}],
+        "ward_code": DEMO_WARD,
     })
     _, accountant_token = users.create_user(
         admin, email="ketoan@demo.tuition.vn", role="accountant", school=school,
@@ -76,6 +79,10 @@ def load_demo(*, student_count: int = 600, today: date) -> str:
     _, principal_token = users.create_user(
         admin, email="hieutruong@demo.tuition.vn", role="principal", school=school,
         password=DEMO_PASSWORD, name="Trần Văn Hùng")
+    # The education authority of the school's ward: aggregates of its schools only.
+    _, authority_token = users.create_user(
+        admin, email="ubnd-benthanh@demo.tuition.vn", role="authority", ward_code=DEMO_WARD,
+        password=DEMO_PASSWORD, name="Phòng Văn hóa - Xã hội phường Bến Thành")
     year = today.year if today.month >= 8 else today.year - 1
     rows = roster(student_count, year, rng)
     students.import_roster(admin, school, rows, school_year=f"{year}-{year + 1}")
@@ -120,10 +127,11 @@ def load_demo(*, student_count: int = 600, today: date) -> str:
         f"{len(created)} khoản thu và {len(result.issued)} hóa đơn kỳ {result.period.label}; "
         f"{paid} chuyển khoản mẫu đã về (vài khoản chờ xử lý).",
         f"Đăng nhập (mật khẩu {DEMO_PASSWORD}): admin@demo.tuition.vn, ketoan@demo.tuition.vn, "
-        "hieutruong@demo.tuition.vn",
+        "hieutruong@demo.tuition.vn, ubnd-benthanh@demo.tuition.vn (cơ quan quản lý)",
         f"Mã API quản trị:   {admin_token}",
         f"Mã API kế toán:    {accountant_token}",
         f"Mã API hiệu trưởng: {principal_token}",
+        f"Mã API cơ quan quản lý: {authority_token}",
     ])
 
 

@@ -205,6 +205,12 @@ def dashboard(actor: User, school: School, *, period: str | None, today: date) -
     """Expected, collected and outstanding for a period (every period when None): totals, by
     grade, class and fee item, money collected per day, and the open balance by age."""
     require_read(actor, school)
+    return dashboard_figures(school, period=period, today=today)
+
+
+def dashboard_figures(school: School, *, period: str | None, today: date) -> dict:
+    """:func:`dashboard` for a caller that has already checked who is asking (the education
+    authority's drill-down). Aggregates only: no student's name, phone or invoice."""
     key, keys = _period_keys(period)
     live = _live_invoices(school, keys)
 

@@ -75,6 +75,9 @@ def home():
     """Admins pick a school; staff go to their school's first page."""
     from flask import render_template
 
+    if g.user.role == "authority":
+        # The education authority has its own pages (aggregates only), not a school's menu.
+        return redirect(url_for("authority.overview"))
     if g.user.role == "admin":
         found = list(db.session.scalars(select(School).order_by(School.name)))
         return render_template("staff/home.html", schools=found)
@@ -88,4 +91,12 @@ def home():
 
 
 # The areas register their views on ``bp``; imported last because they import ``bp``.
-from . import billing, payments, receipts, reports, settings, students  # noqa: E402, F401
+from . import (  # noqa: E402, F401
+    billing,
+    onboarding,
+    payments,
+    receipts,
+    reports,
+    settings,
+    students,
+)
