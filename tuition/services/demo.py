@@ -80,7 +80,7 @@ def load_demo(*, student_count: int = 600, today: date) -> str:
         admin, email="hieutruong@demo.tuition.vn", role="principal", school=school,
         password=DEMO_PASSWORD, name="Trần Văn Hùng")
     # The education authority of the school's ward: aggregates of its schools only.
-    _, authority_token = users.create_user(
+    users.create_user(
         admin, email="ubnd-benthanh@demo.tuition.vn", role="authority", ward_code=DEMO_WARD,
         password=DEMO_PASSWORD, name="Phòng Văn hóa - Xã hội phường Bến Thành")
     year = today.year if today.month >= 8 else today.year - 1
@@ -131,7 +131,6 @@ def load_demo(*, student_count: int = 600, today: date) -> str:
         f"Mã API quản trị:   {admin_token}",
         f"Mã API kế toán:    {accountant_token}",
         f"Mã API hiệu trưởng: {principal_token}",
-        f"Mã API cơ quan quản lý: {authority_token}",
     ])
 
 
