@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from ..core import channels, clock, places
 from ..core.periods import (
@@ -158,13 +158,19 @@ def _level_filter(level: str | None) -> str | None:
     return level
 
 
+def _school_filter(scope: Scope, ward: int | None, level: str | None) -> list:
+    conditions = [School.province_code == scope.province_code]
+    if ward is not None:
+        conditions.append(School.ward_code == ward)
+    if level is not None:
+        # Level keys are not parts of one another: a LIKE finds a key in the list exactly.
+        conditions.append(School.levels.like(f"%{level}%"))
+    return conditions
+
+
 def schools_in(scope: Scope, *, ward: int | None = None, level: str | None = None
                ) -> list[School]:
-    query = select(School).where(School.province_code == scope.province_code)
-    if ward is not None:
-        query = query.where(School.ward_code == ward)
-    found = db.session.scalars(query).all()
-    return [s for s in found if level is None or level in s.level_list]
+    return list(db.session.scalars(select(School).where(*_school_filter(scope, ward, level))))
 
 
 def school_for(actor: User, code: str, *, province: int | str | None = None) -> School:
@@ -219,14 +225,6 @@ def _aware(moment: datetime | str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _bucket(due: date, today: date) -> str:
-    days = (today - due).days
-    for key, first, last in AGING:
-        if (first is None or days >= first) and (last is None or days <= last):
-            return key
-    return AGING[-1][0]
-
-
 def _first_month(key: str) -> str | None:
     try:
         year, month = parse_period(key).months[0]
@@ -259,12 +257,14 @@ def overview(actor: User, *, period: str | None = None, today: date | None = Non
                       field="sort")
 
     found = schools_in(scope, ward=ward_code, level=level)
-    ids = [s.id for s in found]
-    rows = _figures(found, chosen, today, now, min_rate, min_cashless)
+    # The schools as a subquery: a province's thousand ids would be a thousand parameters.
+    ids = select(School.id).where(*_school_filter(scope, ward_code, level)).scalar_subquery()
+    rows = _figures(found, ids, chosen, today, now, min_rate, min_cashless)
     ordered = _sorted(list(rows.values()), sort or "ward", descending)
     totals = _total(ordered, "Tổng cộng")
     year_totals = totals if chosen.kind == "year" else _total(
-        list(_figures(found, year, today, now, min_rate, min_cashless).values()), "Năm học")
+        list(_figures(found, ids, year, today, now, min_rate, min_cashless).values()),
+        "Năm học")
 
     return {
         "scope": {"province_code": scope.province_code, "province": scope.province.name,
@@ -285,16 +285,15 @@ def overview(actor: User, *, period: str | None = None, today: date | None = Non
         "year_totals": year_totals,
         "by_ward": _grouped(ordered, "ward_code", lambda r: r["ward"]),
         "by_level": _grouped(ordered, "level_key", lambda r: r["level"]),
-        "trend": trend(ids, year) if ids else _empty_trend(year),
+        "trend": trend(ids, year) if found else _empty_trend(year),
     }
 
 
-def _figures(found: list[School], period: Period, today: date, now: datetime,
+def _figures(found: list[School], ids, period: Period, today: date, now: datetime,
              min_rate: float, min_cashless: float) -> dict[int, dict]:
-    """Each school's row for a period, by school id."""
-    ids = [s.id for s in found]
+    """Each school's row for a period, by school id (``ids``: a subquery of their ids)."""
     rows = {s.id: _school_row(s) for s in found}
-    if ids:
+    if rows:
         _add_invoices(rows, ids, period, today)
         _add_students(rows, ids, period)
         _add_receipts(rows, ids, period)
@@ -323,43 +322,58 @@ def _school_row(school: School) -> dict:
     }
 
 
-def _add_invoices(rows: dict, ids: list[int], period: Period, today: date) -> None:
+def _add_invoices(rows: dict, ids, period: Period, today: date) -> None:
     keys = invoice_keys(period)
-    for school_id, due, invoices, owing, expected, collected, outstanding in db.session.execute(
-        select(InvoiceSummary.school_id, InvoiceSummary.due_date,
-               func.sum(InvoiceSummary.invoices), func.sum(InvoiceSummary.invoices_owing),
-               func.sum(InvoiceSummary.expected_vnd), func.sum(InvoiceSummary.collected_vnd),
-               func.sum(InvoiceSummary.outstanding_vnd))
+    # Aged in SQL: a row per school and age, rather than per school and due date.
+    bucket = case(
+        (InvoiceSummary.due_date >= today, "not_due"),
+        (InvoiceSummary.due_date >= today - timedelta(days=30), "1_30"),
+        (InvoiceSummary.due_date >= today - timedelta(days=60), "31_60"),
+        else_="over_60",
+    ).label("bucket")
+    aged = (
+        select(InvoiceSummary.school_id, bucket, InvoiceSummary.invoices,
+               InvoiceSummary.invoices_owing, InvoiceSummary.expected_vnd,
+               InvoiceSummary.collected_vnd, InvoiceSummary.outstanding_vnd)
         .where(InvoiceSummary.school_id.in_(ids), InvoiceSummary.period.in_(keys))
-        .group_by(InvoiceSummary.school_id, InvoiceSummary.due_date)
+        .subquery()
+    )
+    for school_id, age, invoices, owing, expected, collected, outstanding in db.session.execute(
+        select(aged.c.school_id, aged.c.bucket, func.sum(aged.c.invoices),
+               func.sum(aged.c.invoices_owing), func.sum(aged.c.expected_vnd),
+               func.sum(aged.c.collected_vnd), func.sum(aged.c.outstanding_vnd))
+        .group_by(aged.c.school_id, aged.c.bucket)
     ):
-        row = rows[school_id]
+        row = rows.get(school_id)
+        if row is None:
+            continue
         row["invoices"] += _int(invoices)
         row["invoices_owing"] += _int(owing)
         row["expected_vnd"] += _int(expected)
         row["collected_vnd"] += _int(collected)
         row["outstanding_vnd"] += _int(outstanding)
-        row["aging"][_bucket(due, today)] += _int(outstanding)
+        row["aging"][age] += _int(outstanding)
         if period.kind == "month":
             # One live invoice per student and period: a month's invoices are its students.
             row["students"] += _int(invoices)
 
 
-def _add_students(rows: dict, ids: list[int], period: Period) -> None:
+def _add_students(rows: dict, ids, period: Period) -> None:
     if period.kind == "month":
         return
     for school_id, students in db.session.execute(
         select(StudentCount.school_id, StudentCount.students)
         .where(StudentCount.school_id.in_(ids), StudentCount.scope == period.key)
     ):
-        rows[school_id]["students"] = _int(students)
+        if school_id in rows:
+            rows[school_id]["students"] = _int(students)
 
 
 def _months(period: Period) -> list[str]:
     return [f"{y}-{m:02d}" for y, m in period.months]
 
 
-def _add_receipts(rows: dict, ids: list[int], period: Period) -> None:
+def _add_receipts(rows: dict, ids, period: Period) -> None:
     for school_id, provider, amount in db.session.execute(
         select(ReceiptSummary.school_id, ReceiptSummary.provider,
                func.sum(ReceiptSummary.amount_vnd))
@@ -367,19 +381,20 @@ def _add_receipts(rows: dict, ids: list[int], period: Period) -> None:
         .group_by(ReceiptSummary.school_id, ReceiptSummary.provider)
     ):
         way = channels.channel(provider)
-        if way is not None:
+        if way is not None and school_id in rows:
             rows[school_id][f"{way}_vnd"] += _int(amount)
             rows[school_id]["received_vnd"] += _int(amount)
 
 
-def _add_feeds(rows: dict, ids: list[int]) -> None:
+def _add_feeds(rows: dict, ids) -> None:
     for school_id, last in db.session.execute(
         select(ReceiptSummary.school_id, func.max(ReceiptSummary.last_received_at))
         .where(ReceiptSummary.school_id.in_(ids),
                ReceiptSummary.provider.in_(sorted(channels.WEBHOOK_PROVIDERS)))
         .group_by(ReceiptSummary.school_id)
     ):
-        rows[school_id]["last_feed_at"] = _aware(last)
+        if school_id in rows:
+            rows[school_id]["last_feed_at"] = _aware(last)
 
 
 def _finish(row: dict, now: datetime, min_rate: float, min_cashless: float) -> None:
@@ -453,7 +468,7 @@ def _trend_month(month: str) -> dict:
             "received_vnd": 0, "cash_vnd": 0, "cashless_vnd": 0}
 
 
-def trend(ids: list[int], year: Period) -> list[dict]:
+def trend(ids, year: Period) -> list[dict]:
     """Per month of the school year: what was billed (an invoice counts in the first month of
     its period: a term's invoices in September or January, a year's in September) and
     collected on it, and the money received by channel in that month."""
