@@ -52,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from .web import (  # noqa: F401  (api_* modules add routes to the API blueprint)
         api,
+        api_authority,
         api_billing,
         api_cash,
         api_receipts,
@@ -61,7 +62,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api_templates,
         api_users,
         auth,
+        authority,
         errors,
+        invitations,
         messaging_public,
         parents,
         public,
@@ -97,6 +100,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(parents.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(authority.bp)
+    app.register_blueprint(invitations.bp)
 
     from .cli import tuition_cli
 

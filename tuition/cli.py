@@ -13,6 +13,7 @@ from .cli_messaging import dispatch as dispatch_messages
 from .cli_messaging import worker
 from .cli_sync import sync
 from .core import clock
+from .core.clock import format_datetime
 from .core.money import format_vnd
 from .extensions import db
 from .importing.roster import RosterInvalid, parse_roster
@@ -55,15 +56,21 @@ def _rows_failed(exc: RosterInvalid) -> None:
 
 @tuition_cli.command("create-user")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "accountant", "principal"]))
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "accountant", "principal", "authority"]))
 @click.option("--school", "school_code", help="School code (accountants and principals).")
+@click.option("--province", "province_code", type=int,
+              help="Authority: official province code (e.g. 1 for Hà Nội).")
+@click.option("--ward", "ward_code", type=int,
+              help="Authority of one commune/ward: its official code.")
 @click.option("--password", help="Password for the web sign-in (optional).")
 @click.option("--name", default="")
-def create_user(email, role, school_code, password, name):
+def create_user(email, role, school_code, province_code, ward_code, password, name):
     """Create a staff user; the API token is printed on the last line."""
     school = _service_call(schools.get_school, school_code) if school_code else None
     _user, token = _service_call(users.create_user, None, email=email, role=role,
-                                 school=school, password=password, name=name)
+                                 school=school, password=password, name=name,
+                                 province_code=province_code, ward_code=ward_code)
     db.session.commit()
     click.echo(f"Đã tạo người dùng {email} ({role}). Mã truy cập API (chỉ hiện một lần):")
     click.echo(token)
@@ -283,3 +290,76 @@ def _match_one(txn_id: int, failures: dict[int, int], idle: float) -> int:
     db.session.commit()
     failures.pop(txn_id, None)
     return 1
+
+
+@tuition_cli.command("verify-summaries")
+@click.option("--repair", is_flag=True,
+              help="Rebuild the totals from the invoices and transfers, then check again.")
+def verify_summaries(repair: bool):
+    """Check the authority's running totals against the invoices and transfers; exit 1 naming
+    the rows that differ."""
+    from .services import summaries
+
+    if repair:
+        summaries.rebuild()
+        db.session.commit()
+        click.echo("Đã tính lại các bảng tổng hợp.")
+    bad = 0
+    for check in summaries.verify():
+        state = "OK" if check.ok else f"SAI LỆCH {check.differences} dòng"
+        click.echo(f"{check.table}: {state} ({check.rows} dòng)")
+        for problem in check.problems:
+            click.echo(f"  - {problem}", err=True)
+        bad += not check.ok
+    db.session.rollback()
+    if bad:
+        sys.exit(1)
+
+
+@tuition_cli.command("onboard-schools")
+@click.option("--province", "province_code", required=True, type=int,
+              help="Official province code of every school in the list (e.g. 1: Hà Nội).")
+@click.option("--links", "links_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the accountants' sign-in links to this CSV file.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def onboard_schools(province_code, links_file, file: Path):
+    """Create the schools of an XLSX/CSV list with their accounts and accountants (all or
+    none); print each accountant's single-use link to set a password (valid 72 hours)."""
+    from .importing.schools import SchoolListInvalid, parse_school_list
+    from .services import onboarding
+    from .web.staff.onboarding import links_csv
+
+    try:
+        rows = parse_school_list(file.read_bytes(), file.name, province_code=province_code)
+        done = _service_call(onboarding.onboard, operator(), rows,
+                             province_code=province_code)
+    except ImportFileError as exc:
+        fail(f"Lỗi: {exc.message_vi}")
+    except SchoolListInvalid as exc:
+        _rows_failed(exc)
+    db.session.commit()
+    if links_file:
+        links_file.write_bytes(links_csv(done))
+    for item in done:
+        click.echo(f"{item.school.code}\t{item.accountant.email}\t{item.invitation.link}")
+    click.echo(f"Đã tạo {len(done)} trường. Mỗi liên kết dùng một lần, hết hạn sau 72 giờ.",
+               err=True)
+
+
+@tuition_cli.command("invite")
+@click.option("--email", required=True)
+def invite(email):
+    """Print a new single-use link for a user to set their password (older links stop
+    working)."""
+    from sqlalchemy import func, select
+
+    from .services import invitations
+
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is None:
+        fail(f"Không có người dùng {email}.")
+    issued = invitations.issue(None, user)
+    db.session.commit()
+    click.echo(f"Liên kết cho {user.email} (dùng một lần, hết hạn "
+               f"{format_datetime(issued.expires_at)}):")
+    click.echo(issued.link)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tuition.core.periods import PeriodError, opening_key, parse_period, school_year_of
+from tuition.core.periods import PeriodError, opening_key, parse_period, school_year_key
 
 
 def test_an_opening_balance_is_a_period_of_its_school_year_that_bills_nothing():
@@ -27,4 +27,4 @@ def test_an_opening_balance_is_a_period_of_its_school_year_that_bills_nothing():
     ("2026-2027-DK", "2026-2027"),
 ])
 def test_every_period_belongs_to_one_school_year(key, year):
-    assert school_year_of(key) == year
+    assert school_year_key(key) == year

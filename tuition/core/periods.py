@@ -141,11 +141,36 @@ def opening_key(school_year: str) -> str:
     return parse_period(f"{school_year}-DK").key
 
 
-def school_year_of(key: str) -> str:
-    """The school year (``2026-2027``) a period belongs to; months from August on start one."""
-    period = parse_period(key)
-    if period.kind == "month":
-        year, month = period.months[0]
-        first = year if month >= 8 else year - 1
-        return f"{first}-{first + 1}"
-    return key[:9]
+def invoice_keys(period: Period) -> list[str]:
+    """The period keys of the invoices a period takes: a month only its own; a term its key
+    and its months; a school year its key, both terms and its nine months (as the reports)."""
+    keys = [f"{y}-{m:02d}" for y, m in period.months]
+    if period.kind == "year":
+        keys += [f"{period.key}-HK1", f"{period.key}-HK2"]
+    if period.kind != "month":
+        keys.append(period.key)
+    return keys
+
+
+def school_year_of(period: Period) -> Period:
+    """The school year a period belongs to. June and July belong to the year that ends; from
+    August, billing is for the year that starts (as for new classes). A term's or opening
+    balance's is in its key."""
+    if period.kind == "year":
+        return period
+    if period.kind != "month":
+        return parse_period(period.key[:9])
+    year, month = period.months[0]
+    first = year if month >= 8 else year - 1
+    return parse_period(f"{first}-{first + 1}")
+
+
+def school_year_key(key: str) -> str:
+    """:func:`school_year_of` for a period key: ``2026-10`` -> ``2026-2027``."""
+    return school_year_of(parse_period(key)).key
+
+
+def school_year_on(day: date) -> Period:
+    """The school year of a day (from August, the one that starts)."""
+    first = day.year if day.month >= 8 else day.year - 1
+    return parse_period(f"{first}-{first + 1}")

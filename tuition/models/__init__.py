@@ -7,6 +7,7 @@ from .cash import CashClosing, CashDeposit, CashEntry, DocumentCounter
 from .corrections import BilledMonth, InvoiceCorrection
 from .exports import PdfExport
 from .fees import Adjustment, Enrolment, Exemption, FeeItem
+from .invitation import Invitation
 from .messaging import (
     Campaign,
     GuardianContact,
@@ -23,6 +24,7 @@ from .school import BankAccount, Classroom, School
 from .sessions import StaffSession
 from .statements import StatementUpload
 from .student import Student
+from .summaries import BilledStudent, InvoiceSummary, ReceiptSummary, StudentCount
 from .user import User
 from .virtual_accounts import VirtualAccount
 from .year_turns import YearTurn
@@ -35,6 +37,7 @@ __all__ = [
     "BankAccountChange",
     "BankTransaction",
     "BilledMonth",
+    "BilledStudent",
     "BillingRun",
     "Campaign",
     "CashClosing",
@@ -46,6 +49,7 @@ __all__ = [
     "Exemption",
     "FeeItem",
     "GuardianContact",
+    "Invitation",
     "Invoice",
     "InvoiceCorrection",
     "InvoiceLine",
@@ -56,13 +60,16 @@ __all__ = [
     "PdfExport",
     "ProviderToken",
     "PaymentVoucher",
+    "InvoiceSummary",
     "Receipt",
     "RefusedNotification",
     "ReceiptSeries",
+    "ReceiptSummary",
     "School",
     "StaffSession",
     "StatementUpload",
     "Student",
+    "StudentCount",
     "User",
     "VirtualAccount",
     "YearTurn",

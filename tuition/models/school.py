@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,6 +35,8 @@ class School(db.Model):
     __table_args__ = (
         CheckConstraint("partial_month_rule IN ('whole', 'half', 'days')",
                         name="partial_month_rule"),
+        CheckConstraint("(ward_code IS NULL) = (province_code IS NULL)", name="place"),
+        Index("ix_schools_province_ward", "province_code", "ward_code"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -55,6 +65,10 @@ class School(db.Model):
     partial_month_rule: Mapped[str] = mapped_column(
         String(5), default="whole", server_default="whole"
     )
+    #: Official codes of the province and of the commune/ward (see tuition.core.places);
+    #: empty for schools created before they were asked. Names come from the package.
+    province_code: Mapped[int | None] = mapped_column(Integer)
+    ward_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = created_at_column()
 
     bank_accounts: Mapped[list[BankAccount]] = relationship(

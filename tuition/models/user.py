@@ -1,4 +1,5 @@
-"""Staff accounts: admins (every school), accountants and principals (their school)."""
+"""Staff accounts: admins (every school), accountants and principals (their school), and the
+education authorities (the aggregates of every school of a province or of one ward)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,19 @@ from ..extensions import db
 from .common import created_at_column
 from .school import School
 
-ROLES = ("admin", "accountant", "principal")
+ROLES = ("admin", "accountant", "principal", "authority")
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('admin', 'accountant', 'principal')", name="role"),
-        CheckConstraint("role = 'admin' OR school_id IS NOT NULL", name="school_for_staff"),
+        CheckConstraint("role IN ('admin', 'accountant', 'principal', 'authority')",
+                        name="role"),
+        CheckConstraint("role IN ('admin', 'authority') OR school_id IS NOT NULL",
+                        name="school_for_staff"),
+        CheckConstraint(
+            "role <> 'authority' OR (province_code IS NOT NULL AND school_id IS NULL)",
+            name="authority_scope"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -27,6 +33,9 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(120), default="")
     role: Mapped[str] = mapped_column(String(16))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    #: An authority's scope: a province, or one ward of it (official codes, tuition.core.places).
+    province_code: Mapped[int | None] = mapped_column(Integer)
+    ward_code: Mapped[int | None] = mapped_column(Integer)
     password_hash: Mapped[str | None] = mapped_column(String(256))
     #: SHA-256 of the API token; the token itself is shown once and never stored.
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -10,9 +10,11 @@ Money received is what arrived as fee money: incoming transactions, except
 * credits brought in from before the service (provider ``opening``): not money received here;
 * transactions set aside (status ``ignored``): not fee money, e.g. the school's own cash
   coming back from the bank (a deposit), or a cash entry whose receipt was voided in full;
+* a transfer recorded twice through two channels (status ``duplicate``): counted once;
 * the voided part of a cash entry whose receipt was voided (it left the cash box again).
 
-The cashless share of a school is transfers and virtual accounts over all money received.
+The cashless share of a school is money by transfer (with a code, or seen through the bank
+statement) and by virtual account over all money received: everything but cash.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ CHANNELS = {
     "statement": "Sao kê ngân hàng",
     "cash": "Tiền mặt",
 }
-#: The channels that make a school cashless.
-CASHLESS = ("transfer", "virtual_account")
+#: The channels that make a school cashless: every way but cash (a transfer seen through the
+#: bank statement is a transfer too).
+CASHLESS = ("transfer", "virtual_account", "statement")
 
 
 def channel_expression(table=BankTransaction):
@@ -48,6 +51,14 @@ def channel_expression(table=BankTransaction):
         (table.virtual_account.is_not(None), literal("virtual_account")),
         else_=literal("transfer"),
     )
+
+
+def counts_as_received(table=BankTransaction):
+    """Whether a transaction's money counts as received, as SQL: not set aside, not a
+    duplicate; cash always (a voided receipt's money is taken off by its cash-book entry, so
+    a cash entry voided in full counts for nothing). The authority's totals (the summary
+    triggers, services/summaries.py) follow the same rule."""
+    return ~(table.status.in_(("ignored", "duplicate")) & (table.provider != "cash"))
 
 
 def channel_of(provider: str, virtual_account: str | None) -> str | None:
@@ -80,7 +91,7 @@ def received_by_channel(school_ids: Iterable[int], *, start: date | None = None,
                func.sum(BankTransaction.amount_vnd - func.coalesce(voided.c.voided, 0)))
         .outerjoin(voided, voided.c.transaction_id == BankTransaction.id)
         .where(BankTransaction.school_id.in_(ids), BankTransaction.direction == "in",
-               BankTransaction.provider != "opening", BankTransaction.status != "ignored")
+               BankTransaction.provider != "opening", counts_as_received(BankTransaction))
         .group_by(BankTransaction.school_id, channel)
     )
     if start is not None:
@@ -123,6 +134,12 @@ def school_channels(actor: User, school: School, *, period: str | None = None,
                     start: date | None = None, end: date | None = None) -> dict:
     """Money received by one school per channel, for a period or between two days."""
     require_read(actor, school)
+    return school_channel_figures(school, period=period, start=start, end=end)
+
+
+def school_channel_figures(school: School, *, period: str | None = None,
+                           start: date | None = None, end: date | None = None) -> dict:
+    """:func:`school_channels` for a caller that has checked who is asking."""
     if period is not None:
         start, end = period_bounds(period)
     figures = received_by_channel([school.id], start=start, end=end)[school.id]

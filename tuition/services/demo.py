@@ -34,6 +34,8 @@ CLASSES = {
     "5A": (35, 10), "6A1": (42, 11), "7A1": (42, 12), "8A1": (40, 13), "9A1": (40, 14),
 }
 DEMO_PASSWORD = "demo-matkhau-2026"
+#: Phường Bến Thành, Thành phố Hồ Chí Minh (official code).
+DEMO_WARD = 26743
 
 
 def _name(rng: random.Random) -> str:
@@ -98,6 +100,7 @@ def load_demo(*, student_count: int = 600, today: date, password: str | None = N
         "payment_prefix": "HS",
         "bank_accounts": [{"bin": "970436", "account_number": "1023456789",
                            "account_name": "TRUONG LIEN CAP HOA SEN"}],
+        "ward_code": DEMO_WARD,
     })
     _, accountant_token = users.create_user(
         admin, email="ketoan@demo.tuition.vn", role="accountant", school=school,
@@ -105,6 +108,10 @@ def load_demo(*, student_count: int = 600, today: date, password: str | None = N
     _, principal_token = users.create_user(
         admin, email="hieutruong@demo.tuition.vn", role="principal", school=school,
         password=password, name="Trần Văn Hùng")
+    # The education authority of the school's ward: aggregates of its schools only.
+    users.create_user(
+        admin, email="ubnd-benthanh@demo.tuition.vn", role="authority", ward_code=DEMO_WARD,
+        password=password, name="Phòng Văn hóa - Xã hội phường Bến Thành")
     year = today.year if today.month >= 8 else today.year - 1
     rows = roster(student_count, year, rng)
     students.import_roster(admin, school, rows, school_year=f"{year}-{year + 1}")
@@ -150,7 +157,7 @@ def load_demo(*, student_count: int = 600, today: date, password: str | None = N
         f"{len(created)} khoản thu và {len(result.issued)} hóa đơn kỳ {result.period.label}; "
         f"{paid} chuyển khoản mẫu đã về (vài khoản chờ xử lý).",
         f"Đăng nhập (mật khẩu {password}): admin@demo.tuition.vn, ketoan@demo.tuition.vn, "
-        "hieutruong@demo.tuition.vn",
+        "hieutruong@demo.tuition.vn, ubnd-benthanh@demo.tuition.vn (cơ quan quản lý)",
         f"Mã API quản trị:   {admin_token}",
         f"Mã API kế toán:    {accountant_token}",
         f"Mã API hiệu trưởng: {principal_token}",

@@ -260,6 +260,12 @@ def dashboard(actor: User, school: School, *, period: str | None, today: date) -
     """Expected, collected and outstanding for a period (every period when None): totals, by
     grade, class and fee item, money collected per day, and the open balance by age."""
     require_read(actor, school)
+    return dashboard_figures(school, period=period, today=today)
+
+
+def dashboard_figures(school: School, *, period: str | None, today: date) -> dict:
+    """:func:`dashboard` for a caller that has already checked who is asking (the education
+    authority's drill-down). Aggregates only: no student's name, phone or invoice."""
     key, keys = _period_keys(period)
     live = _live_invoices(school, keys)
 
@@ -298,7 +304,7 @@ def dashboard(actor: User, school: School, *, period: str | None, today: date) -
         "collections_by_day": _by_day(live),
         "aging": _aging(live, today),
         # Money received in the period, per channel, and the school's cashless share.
-        "channels": channels.school_channels(actor, school, period=key),
+        "channels": channels.school_channel_figures(school, period=key),
     }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..core import places
 from ..core.paycode import PaymentCodeError, validate_prefix
 from ..extensions import db
 from ..models import BankAccount, School, User
@@ -96,9 +97,12 @@ def create_school(actor: User, data: dict[str, Any]) -> School:
             raise Conflict(
                 f"Tiền tố “{prefix}” đã được trường khác dùng.", f"Prefix {prefix!r} is taken."
             )
+    province_code, ward_code = _place(data)
     school = School(
         code=code,
         name=_text(data, "name"),
+        province_code=province_code,
+        ward_code=ward_code,
         levels=",".join(dict.fromkeys(levels)),
         address=_text(data, "address", required=False, max_len=300),
         tax_code=tax_code or None,
@@ -115,6 +119,45 @@ def create_school(actor: User, data: dict[str, Any]) -> School:
             raise Invalid("Tài khoản ngân hàng không hợp lệ.", "Invalid bank account.")
         add_bank_account(actor, school, account, default=index == 0)
     audit.record(actor, school.id, "school.create", f"school:{code}", name=school.name)
+    return school
+
+
+def _place(data: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The school's province and ward from ``ward_code`` (and ``province_code``, which must
+    agree if given): official codes (tuition.core.places). Both may be left out."""
+    ward_value, province_value = data.get("ward_code"), data.get("province_code")
+    if ward_value in (None, ""):
+        if province_value not in (None, ""):
+            raise Invalid("Cần chọn xã/phường của trường (“ward_code”).",
+                          "Give the school's ward ('ward_code').", field="ward_code")
+        return None, None
+    try:
+        found = places.ward(int(ward_value))
+    except (TypeError, ValueError):
+        found = None
+    if found is None:
+        raise Invalid(f"Mã xã/phường “{ward_value}” không có trong danh mục hành chính.",
+                      f"Ward code {ward_value!r} is not on the official list.",
+                      field="ward_code")
+    if province_value not in (None, "") and str(province_value) != str(found.province_code):
+        raise Invalid(f"{found.name} không thuộc tỉnh/thành phố mã “{province_value}”.",
+                      f"{found.name} is not in province {province_value!r}.",
+                      field="ward_code")
+    return found.province_code, found.code
+
+
+def set_place(actor: User, school: School, ward_code: int | str) -> School:
+    """Put a school in a ward (admin): authorities of that ward and province then see it."""
+    require_admin(actor)
+    province_code, code = _place({"ward_code": ward_code})
+    if code is None:
+        raise Invalid("Cần chọn xã/phường của trường (“ward_code”).",
+                      "Give the school's ward ('ward_code').", field="ward_code")
+    before = school.ward_code
+    school.province_code, school.ward_code = province_code, code
+    db.session.flush()
+    audit.record(actor, school.id, "school.place", f"school:{school.code}",
+                 ward_code=code, province_code=province_code, previous_ward_code=before)
     return school
 
 

@@ -9,7 +9,7 @@ import secrets
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from ..core import clock
+from ..core import clock, places
 from ..extensions import db
 from ..models import School, StaffSession, User
 from ..models.user import ROLES
@@ -37,18 +37,24 @@ def create_user(
     password: str | None = None,
     name: str = "",
     api_token: bool = True,
+    province_code: int | None = None,
+    ward_code: int | None = None,
 ) -> tuple[User, str | None]:
     """Create a staff user; return it with a new API token (shown once, stored hashed), or
-    None with ``api_token=False`` (the user can issue one on their account page)."""
+    None with ``api_token=False`` (the user can issue one on their account page).
+
+    An authority is scoped to a province (``province_code``) or to one ward of it
+    (``ward_code``; the province follows from it)."""
     email = email.strip().lower()
     if len(email) > 254 or not _EMAIL.match(email):
         raise Invalid(f"Email “{email}” không hợp lệ.", f"Invalid email {email!r}.")
     if role not in ROLES:
         raise Invalid(
-            "Vai trò phải là admin, accountant hoặc principal.",
-            "role must be admin, accountant or principal.",
+            "Vai trò phải là admin, accountant, principal hoặc authority.",
+            "role must be admin, accountant, principal or authority.",
         )
-    if role != "admin" and school is None:
+    scope = _authority_scope(province_code, ward_code) if role == "authority" else (None, None)
+    if role not in ("admin", "authority") and school is None:
         raise Invalid(
             "Kế toán và hiệu trưởng phải thuộc một trường (--school).",
             "Accountants and principals need a school (--school).",
@@ -62,14 +68,35 @@ def create_user(
         email=email,
         name=name,
         role=role,
-        school_id=school.id if school and role != "admin" else None,
+        school_id=school.id if school and role not in ("admin", "authority") else None,
+        province_code=scope[0],
+        ward_code=scope[1],
         password_hash=generate_password_hash(password) if password else None,
     )
     token = new_token(user) if api_token else None
     db.session.add(user)
     db.session.flush()
-    audit.record(actor, user.school_id, "user.create", f"user:{email}", role=role)
+    audit.record(actor, user.school_id, "user.create", f"user:{email}", role=role,
+                 **({"province_code": scope[0], "ward_code": scope[1]}
+                    if role == "authority" else {}))
     return user, token
+
+
+def _authority_scope(province_code: int | None, ward_code: int | None) -> tuple[int, int | None]:
+    """An authority's province and ward (official codes), checked against the list."""
+    if ward_code is not None:
+        ward = places.ward(ward_code)
+        if ward is None or (province_code is not None and ward.province_code != province_code):
+            raise Invalid(f"Mã xã/phường “{ward_code}” không có trong danh mục (hoặc không "
+                          "thuộc tỉnh đã chọn).",
+                          f"Ward code {ward_code!r} is not on the official list (or not in "
+                          "the province given).", field="ward_code")
+        return ward.province_code, ward.code
+    if province_code is None or places.province(province_code) is None:
+        raise Invalid("Cơ quan quản lý cần mã tỉnh/thành phố (hoặc mã xã/phường) hợp lệ.",
+                      "An authority needs a valid province (or ward) code.",
+                      field="province_code")
+    return province_code, None
 
 
 def user_for_token(token: str) -> User | None:

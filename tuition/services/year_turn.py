@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from ..core import clock
 from ..core.names import sort_key
-from ..core.periods import school_year_of
+from ..core.periods import school_year_key
 from ..extensions import db
 from ..importing.roster import infer_grade, parse_class_name
 from ..importing.tabular import CellError
@@ -307,7 +307,7 @@ def earlier_year(period: str, current_year: str) -> str | None:
     """The school year of an invoice's period when it is before ``current_year`` (last
     year's, carried over), else None."""
     try:
-        year = school_year_of(period)
+        year = school_year_key(period)
     except ValueError:
         return None
     return year if year < current_year else None

@@ -121,6 +121,8 @@ def _school_json(school) -> dict:
         "tax_code": school.tax_code,
         "phone": school.phone,
         "payment_prefix": school.payment_prefix,
+        "province_code": school.province_code,
+        "ward_code": school.ward_code,
         "bank_accounts": [
             {"id": a.id, "bin": a.bin, "account_number": a.account_number,
              "account_name": a.account_name, "is_default": a.is_default}

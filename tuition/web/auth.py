@@ -184,18 +184,25 @@ def login():
     return render_template("auth/login.html", email="")
 
 
-def _sign_in(user: User):
+def start_session(user: User, *, how: str = "password") -> None:
+    """Sign ``user`` in: a new server-side session (audited, committed) and its cookie. Used
+    by the sign-in form and by an accepted invitation."""
     language = session.get("lang")
     session.clear()  # nothing from before the sign-in carries over (session fixation)
     if language:
         session["lang"] = language
     key = sessions.start(user, lifetime=timedelta(hours=current_app.config["SESSION_HOURS"]),
                          **_client())
-    audit.record(user, user.school_id, "auth.sign_in", f"user:{user.email}", **_client())
+    audit.record(user, user.school_id, "auth.sign_in", f"user:{user.email}", via=how,
+                 **_client())
     db.session.commit()
     session[SESSION_KEY] = key
     session.permanent = True  # the cookie ends with the server's session, not before
     login_user(user)
+
+
+def _sign_in(user: User):
+    start_session(user)
     response = redirect(_safe_next(request.args.get("next")))
     _remember_device(response, user.email)
     return response

@@ -624,5 +624,12 @@ def _document() -> dict:
                 "Fee notice PDF",
                 {"200": {"description": "PDF", "content": {"application/pdf": {}}}},
                 params=[_CODE])},
+            **_authority_paths(),
         },
     }
+
+
+def _authority_paths() -> dict:
+    from .api_authority import openapi_paths
+
+    return openapi_paths(_op, _json, _SCHOOL)

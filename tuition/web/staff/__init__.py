@@ -89,6 +89,9 @@ def home():
     """Admins pick a school; staff go to their school's first page."""
     from flask import render_template
 
+    if g.user.role == "authority":
+        # The education authority has its own pages (aggregates only), not a school's menu.
+        return redirect(url_for("authority.overview"))
     if g.user.role == "admin":
         found = list(db.session.scalars(select(School).order_by(School.name)))
         unrouted = db.session.scalar(select(func.count(BankTransaction.id)).where(
@@ -110,6 +113,7 @@ from . import (  # noqa: E402, F401
     cash,
     fee_items,
     messages,
+    onboarding,
     payments,
     receipts,
     refunds,
