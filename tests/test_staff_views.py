@@ -14,7 +14,8 @@ from tuition.services.schools import get_school
 from tuition.web.charts import MAX_BAR, MAX_X_LABELS, by_day_chart, nice_step, short_amount
 
 PASSWORD = "mat-khau-rat-dai-123"
-FOR_MANAGERS = ("/lap-hoa-don", "/cho-xu-ly", "/sao-ke", "/nhac-nop")
+FOR_MANAGERS = ("/lap-hoa-don", "/cho-xu-ly", "/sao-ke", "/nhac-nop", "/thu-tien-mat",
+                "/ket-chuyen-nam-hoc")
 
 
 def text_of(html: str) -> str:

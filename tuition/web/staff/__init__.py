@@ -44,7 +44,9 @@ MENU = [
 ]
 #: Menu entries whose pages are for changing things (billing, working the review queue,
 #: uploading statements, sending reminders): not shown to those who may only look.
-FOR_MANAGERS = {"staff.billing", "staff.review", "staff.statements", "staff.reminders"}
+#: The cash book, refunds, messages, PDF exports and virtual accounts stay: a principal reads them.
+FOR_MANAGERS = {"staff.billing", "staff.review", "staff.statements", "staff.reminders",
+                "staff.cash_desk", "staff.year_turn"}
 
 
 @bp.before_request
