@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import BinaryIO
 
-from reportlab import rl_config
 from reportlab.lib.colors import HexColor, black
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -19,6 +18,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tuition.pdf.fonts import FONT_BOLD, FONT_ITALIC, FONT_REGULAR, register_fonts
 from tuition.pdf.notices import format_vnd
+from tuition.pdf.saving import save
 from tuition.pdf.text import fit_size, nfc
 
 __all__ = ["CashBookDoc", "CashBookRow", "render_cash_book"]
@@ -142,10 +142,5 @@ def render_cash_book(doc: CashBookDoc, out: BinaryIO) -> int:
         c.setFont(FONT_ITALIC, 7.5)
         c.drawCentredString(x, y - 11, nfc("(Ký, họ tên)"))
     c.showPage()
-    use_a85 = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        c.save()
-    finally:
-        rl_config.useA85 = use_a85
+    save(c)
     return page

@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from reportlab import rl_config
 from reportlab.lib.colors import Color, black, white
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
@@ -25,6 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from tuition.pdf.fonts import FONT_BOLD, FONT_ITALIC, FONT_REGULAR, register_fonts
 from tuition.pdf.notices import format_vnd
 from tuition.pdf.qrcode_fast import qr_rows
+from tuition.pdf.saving import save
 from tuition.pdf.text import nfc, wrap
 from tuition.pdf.text import width as text_width
 
@@ -246,10 +246,5 @@ def render_receipt_slips(receipts: Iterable, out: BinaryIO) -> int:
         canvas.setFont(FONT_REGULAR, 9)
         canvas.drawString(MARGIN_X, 80 * mm, "Không có biên lai nào.")
         canvas.showPage()
-    use_a85 = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        canvas.save()
-    finally:
-        rl_config.useA85 = use_a85
+    save(canvas)
     return count

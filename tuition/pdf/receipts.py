@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor, black, white
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
@@ -36,6 +35,7 @@ from reportlab.pdfgen.canvas import Canvas
 from tuition.pdf.fonts import FONT_BOLD, FONT_ITALIC, FONT_REGULAR, register_fonts
 from tuition.pdf.notices import format_vnd
 from tuition.pdf.qrcode_fast import qr_rows
+from tuition.pdf.saving import save
 from tuition.pdf.text import fit_size as _fit_size
 from tuition.pdf.text import nfc as _nfc
 from tuition.pdf.text import width as _width
@@ -820,12 +820,5 @@ def render_receipts(receipts: Iterable[ReceiptDoc], out: BinaryIO, *, layout: st
         canvas.setFont(FONT_REGULAR, 11)
         canvas.drawString(MARGIN_X, PAGE_HEIGHT - 30 * mm, "Không có biên lai nào.")
         canvas.showPage()
-    # As in notices.py: binary Flate streams instead of reportlab's pure-Python ASCII85
-    # wrapping, which is much of the time of ``save``; the switch is global, so restore it.
-    use_a85 = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        canvas.save()
-    finally:
-        rl_config.useA85 = use_a85
+    save(canvas)
     return count

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from reportlab import rl_config
 from reportlab.lib.colors import HexColor, black
 from reportlab.lib.pagesizes import A5
 from reportlab.lib.units import mm
@@ -23,6 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tuition.pdf.fonts import FONT_BOLD, FONT_ITALIC, FONT_REGULAR, register_fonts
 from tuition.pdf.notices import format_vnd
+from tuition.pdf.saving import save
 from tuition.pdf.text import fit_size, nfc, width, wrap
 
 __all__ = ["VoucherDoc", "render_vouchers"]
@@ -155,10 +155,5 @@ def render_vouchers(vouchers: Iterable[VoucherDoc], out: BinaryIO) -> int:
     if count == 0:
         canvas.drawString(MARGIN, PAGE_HEIGHT / 2, "Không có phiếu chi nào.")
         canvas.showPage()
-    use_a85 = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        canvas.save()
-    finally:
-        rl_config.useA85 = use_a85
+    save(canvas)
     return count

@@ -45,17 +45,18 @@ from .students import class_name_key
 CREDIT_USE_REASON = "Trừ vào số tiền nộp thừa trước đó"
 
 
-def _next_number(school_id: int, letters: str, template: str,
-                 when: datetime) -> tuple[str, str, int]:
-    """Take the next number of the school's series for ``when``: (series, template, number).
+def _take_numbers(school_id: int, letters: str, template: str, when: datetime,
+                  count: int = 1) -> tuple[str, str, int]:
+    """Take the next ``count`` numbers of the school's series for ``when``: (series, template,
+    last number taken).
 
     The UPDATE locks the counter row for the rest of the transaction, so numbers are gapless
-    under concurrency; callers take it as late as possible, right before storing the receipt
-    and committing, because it queues every other receipt of the school behind this one.
+    under concurrency; callers take them as late as possible, right before storing the
+    receipts and committing, because it queues every other receipt of the school behind these.
     """
     series = f"{letters}-{when.astimezone(VIETNAM):%y}"
-    key = {"for_school": school_id, "for_series": series}
-    row = db.session.execute(_TAKE_NUMBER, key).first()
+    key = {"for_school": school_id, "for_series": series, "count": count}
+    row = db.session.execute(_TAKE_NUMBERS, key).first()
     if row is None:
         # First receipt of the year: create the counter. A concurrent creator may win the
         # unique key; either way the row then exists and the UPDATE locks it.
@@ -65,18 +66,18 @@ def _next_number(school_id: int, letters: str, template: str,
                     last_number=0)
             .on_conflict_do_nothing()
         )
-        row = db.session.execute(_TAKE_NUMBER, key).one()
+        row = db.session.execute(_TAKE_NUMBERS, key).one()
     return series, row.template_symbol, row.last_number
 
 
 _SERIES = ReceiptSeries.__table__
 #: Built once (it runs for every receipt). Bind names differ from the columns: an UPDATE
 #: reserves the column names for its SET clause.
-_TAKE_NUMBER = (
+_TAKE_NUMBERS = (
     update(_SERIES)
     .where(_SERIES.c.school_id == bindparam("for_school"),
            _SERIES.c.series == bindparam("for_series"))
-    .values(last_number=_SERIES.c.last_number + 1)
+    .values(last_number=_SERIES.c.last_number + bindparam("count"))
     .returning(_SERIES.c.template_symbol, _SERIES.c.last_number)
 )
 
@@ -184,7 +185,7 @@ def issue(allocation: Allocation, *, actor: User | None = None,
         content = _content(allocation, invoice, txn, actor, facts, lines)
     now = clock.now_utc()
     token = secrets.token_urlsafe(12)
-    series, template_symbol, number = _next_number(
+    series, template_symbol, number = _take_numbers(
         invoice.school_id, facts.receipt_series_letters, facts.receipt_template, now)
     receipt = Receipt(
         school_id=invoice.school_id, series=series, template_symbol=template_symbol,
@@ -283,31 +284,6 @@ def issue_many(items: list[ToIssue]) -> int:
     return len(receipts)
 
 
-def _take_numbers(school_id: int, letters: str, template: str, when: datetime,
-                  count: int) -> tuple[str, str, int]:
-    """Take ``count`` numbers of the school's series at once: (series, template, last number
-    taken). Locks the counter row like :func:`_next_number`."""
-    series = f"{letters}-{when.astimezone(VIETNAM):%y}"
-    key = {"for_school": school_id, "for_series": series, "count": count}
-    row = db.session.execute(_TAKE_NUMBERS, key).first()
-    if row is None:
-        db.session.execute(
-            sql.insert(_SERIES)
-            .values(school_id=school_id, series=series, template_symbol=template,
-                    last_number=0)
-            .on_conflict_do_nothing()
-        )
-        row = db.session.execute(_TAKE_NUMBERS, key).one()
-    return series, row.template_symbol, row.last_number
-
-
-_TAKE_NUMBERS = (
-    update(_SERIES)
-    .where(_SERIES.c.school_id == bindparam("for_school"),
-           _SERIES.c.series == bindparam("for_series"))
-    .values(last_number=_SERIES.c.last_number + bindparam("count"))
-    .returning(_SERIES.c.template_symbol, _SERIES.c.last_number)
-)
 _FACTS_MANY = (
     select(Invoice.id.label("invoice_id"), School.name, School.address, School.tax_code,
            School.phone, School.receipt_series_letters, School.receipt_template,

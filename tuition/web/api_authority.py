@@ -7,31 +7,20 @@ Authorities (and admins) only; every other role gets 403. Aggregates only.
 from __future__ import annotations
 
 import io
-from datetime import date
 
 from flask import Response, g, jsonify, request, send_file
 
-from ..core import clock
 from ..extensions import db
 from ..services import authority, authority_exports, schools
 from ..services.errors import Invalid
 from .api import _school_json, authenticated, bp, json_body
+from .api_reports import today_arg
 
 _FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
 
-
-def _today() -> date:
-    value = request.args.get("today")
-    if not value:
-        return clock.today_vn()
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise Invalid("“today” phải là ngày dạng YYYY-MM-DD.",
-                      "today must be a date YYYY-MM-DD.", field="today") from exc
 
 
 def percent(name: str) -> float | None:
@@ -86,7 +75,7 @@ def authority_overview():
     if fmt not in ("json", *_FORMATS):
         raise Invalid("“format” phải là json, xlsx hoặc pdf.",
                       "format must be json, xlsx or pdf.", field="format")
-    report = authority.overview(g.user, today=_today(), **overview_options())
+    report = authority.overview(g.user, today=today_arg(), **overview_options())
     if fmt == "json":
         return jsonify(report)
     return export_response(report, fmt)
@@ -96,7 +85,7 @@ def authority_overview():
 @authenticated
 def authority_school(code: str):
     return jsonify(authority.school_dashboard(g.user, code, period=request.args.get("period"),
-                                              today=_today()))
+                                              today=today_arg()))
 
 
 @bp.put("/schools/<code>/place")

@@ -22,7 +22,7 @@ _FORMATS = {
 }
 
 
-def _today() -> date:
+def today_arg() -> date:
     """``?today=YYYY-MM-DD`` (to see the report as of a day), else today in Vietnam."""
     value = request.args.get("today")
     if not value:
@@ -43,7 +43,7 @@ def _flag(name: str) -> bool:
 def report_dashboard(code: str):
     school = _school(code)
     return jsonify(reports.dashboard(g.user, school, period=request.args.get("period"),
-                                     today=_today()))
+                                     today=today_arg()))
 
 
 @bp.get("/schools/<code>/reports/arrears")
@@ -57,7 +57,7 @@ def report_arrears(code: str):
     options = {
         "period": request.args.get("period"),
         "group_by": request.args.get("group_by") or None,
-        "today": _today(),
+        "today": today_arg(),
         "overdue_only": _flag("overdue_only"),
     }
     if fmt == "json":
