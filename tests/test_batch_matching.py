@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tests.helpers import KEY, send_sepay, sepay_body
 from tuition.extensions import db
 from tuition.models import Allocation, BankTransaction, Invoice, Receipt, Student
-from tuition.services import batch_matching, ledger, payments, schools
+from tuition.services import batch_matching, ledger, payments, schools, summaries
 
 STUDENTS = 12
 
@@ -117,11 +117,17 @@ def test_batches_book_what_one_by_one_books(client, make_school, make_user, api,
 def test_several_workers_share_the_queue_in_batches(app, client, make_school, make_user, api,
                                                     queue_mode):
     codes = make_billed_school(make_school, api, make_user, "LQD", "LQ", "0011001234567")
-    for n in range(1, STUDENTS + 1):
-        for tenth in range(10):  # each notification pays a tenth of an invoice
-            send_sepay(client, sepay_body(f"{codes[f'HS{n:03d}', '2026-09']} hp", 50_000,
-                                          txn_id=70_000 + n * 100 + tenth))
-    barrier = threading.Barrier(3)
+    # Each notification pays a tenth of a September or an October invoice, the two months
+    # interleaved: every batch changes the running totals of both periods (rows that the
+    # authority's triggers lock), which must stay exact.
+    tenths = [(f"{codes[f'HS{n:03d}', period]} hp", n * 100 + tenth + (50 if period > "2026-09"
+                                                                     else 0))
+              for n in range(1, STUDENTS + 1) for period in ("2026-09", "2026-10")
+              for tenth in range(10)]
+    random.Random(3).shuffle(tenths)
+    for memo, txn_id in tenths:
+        send_sepay(client, sepay_body(memo, 50_000, txn_id=70_000 + txn_id))
+    barrier = threading.Barrier(4)
     errors: list[BaseException] = []
 
     def work():
@@ -134,7 +140,7 @@ def test_several_workers_share_the_queue_in_batches(app, client, make_school, ma
         except BaseException as exc:  # noqa: BLE001 — reported by the assertion below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work) for _ in range(3)]
+    threads = [threading.Thread(target=work) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -143,10 +149,11 @@ def test_several_workers_share_the_queue_in_batches(app, client, make_school, ma
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(BankTransaction).where(
         BankTransaction.status == "received")) == 0
-    assert db.session.scalar(select(func.count()).select_from(Allocation)) == STUDENTS * 10
-    paid = db.session.scalars(select(Invoice.status).where(Invoice.period == "2026-09")).all()
-    assert paid == ["paid"] * STUDENTS
+    assert db.session.scalar(select(func.count()).select_from(Allocation)) == STUDENTS * 20
+    paid = db.session.scalars(select(Invoice.status)).all()
+    assert paid == ["paid"] * STUDENTS * 2
     numbers = sorted(db.session.scalars(select(Receipt.number)))
-    assert numbers == list(range(1, STUDENTS * 10 + 1))
+    assert numbers == list(range(1, STUDENTS * 20 + 1))
     report = ledger.verify_school(schools.get_school("LQD"))
     assert report.ok, report.problems
+    assert [check.problems for check in summaries.verify()] == [[]] * 4

@@ -23,7 +23,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    bindparam,
+    column,
+    insert,
+    select,
+    update,
+    values,
+)
 
 from ..core import matching
 from ..core.invoice_state import status_for
@@ -120,6 +130,29 @@ _SET_STATUS = (
     .where(BankTransaction.__table__.c.id == bindparam("b_id"))
     .values(status=bindparam("b_status"), status_reason=bindparam("b_reason"))
 )
+#: The column each bind name of _SET_INVOICE and _SET_STATUS sets, and its type.
+_SETS = {"b_paid": ("paid_vnd", BigInteger), "b_status": ("status", String),
+         "b_reason": ("status_reason", String)}
+
+
+def _update_rows(statement, rows: list[dict]) -> None:
+    """Run ``statement`` (an UPDATE of one row by ``b_id``) for every row of ``rows``.
+
+    On PostgreSQL as one ``UPDATE ... FROM (VALUES ...)``, in id order: the statement-level
+    triggers that keep the authority's totals then run once per batch instead of once per
+    row, and take their locks on the summary rows in one order, so that two match workers
+    never deadlock on them. SQLite (one writer at a time) runs the statement per row.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(statement, rows)
+        return
+    binds = [name for name in rows[0] if name != "b_id"]
+    given = values(column("b_id", Integer), *(column(b, _SETS[b][1]) for b in binds),
+                   name="given").data(
+        [(row["b_id"], *(row[b] for b in binds)) for row in sorted(rows, key=lambda r: r["b_id"])])
+    table = statement.table
+    db.session.execute(update(table).where(table.c.id == given.c.b_id)
+                       .values({_SETS[b][0]: given.c[b] for b in binds}))
 
 
 def match_pending(limit: int = BATCH) -> BatchResult:
@@ -220,7 +253,7 @@ class _Writes:
             ids = list(db.session.scalars(
                 insert(Allocation).returning(Allocation.id, sort_by_parameter_order=True),
                 [values for values, _row, _inv in self.allocations]))
-            db.session.execute(_SET_INVOICE, [
+            _update_rows(_SET_INVOICE, [
                 {"b_id": inv.id, "b_paid": inv.paid_vnd, "b_status": inv.status}
                 for inv in self.invoices.values()])
             issued = receipts.issue_many([
@@ -235,6 +268,6 @@ class _Writes:
                 for allocation_id, (values, row, inv) in zip(ids, self.allocations,
                                                              strict=True)])
         if self.statuses:
-            db.session.execute(_SET_STATUS, self.statuses)
+            _update_rows(_SET_STATUS, self.statuses)
         self.allocations, self.statuses, self.invoices = [], [], {}
         return issued
