@@ -200,3 +200,16 @@ def test_the_opening_balances_page_imports_a_file(accountant, billed):
     assert accountant.post(page, data=data,
                            content_type="multipart/form-data").status_code == 422
     assert db.session.query(Student).filter_by(code="HS002").one().id
+
+
+def test_a_principal_opening_the_book_sees_the_cash_of_those_who_hold_it(accountant, billed,
+                                                                        make_staff,
+                                                                        staff_login):
+    response = post(accountant, DESK, DESK, student="HS001", amount="500000",
+                    payer_name="Nguyễn Văn Bình", paid_at="2026-09-05T09:30")
+    assert response.status_code == 302
+    boss = staff_login(make_staff("principal", schools.get_school("LQD")).email, PASSWORD)
+    page = boss.get(f"{BOOK}?ngay=2026-09-05").get_data(as_text=True)
+    assert "PT26-000001" in page and "500.000 đ" in page
+    # The accountant still opens their own book, and the principal can pick anyone's.
+    assert "PT26-000001" in accountant.get(f"{BOOK}?ngay=2026-09-05").get_data(as_text=True)

@@ -154,6 +154,19 @@ def book_holder(actor: User, school: School, cashier_id: int | None) -> User:
     return holder
 
 
+def book_to_read(actor: User, school: School, cashier_id: int | None, day: date) -> User:
+    """Whose cash book to show: as :func:`book_holder`, except that someone who holds no cash
+    (a principal) and names nobody sees the book of the first who took cash that day (else
+    the first who may hold it)."""
+    if cashier_id is None:
+        people = cashiers(school)
+        if people and actor.id not in {user.id for user in people}:
+            busy = set(db.session.scalars(select(CashEntry.cashier_id).where(
+                CashEntry.school_id == school.id, CashEntry.day == day)))
+            return next((user for user in people if user.id in busy), people[0])
+    return book_holder(actor, school, cashier_id)
+
+
 def lock_book(cashier_id: int) -> None:
     """Lock one person's cash book (their user row; NO KEY UPDATE, so rows that merely
     refer to the user are not held up). Taken after the transaction and before the students."""

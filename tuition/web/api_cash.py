@@ -106,9 +106,10 @@ def record_cash_bulk(code: str):
 
 def _book_args(school):
     day = request.args.get("date")
+    day = _date(day, "date") if day else clock.today_vn()
     cashier_id = request.args.get("cashier_id", "")
-    cashier = cash.book_holder(g.user, school, int(cashier_id) if cashier_id.isdigit() else None)
-    return cashier, _date(day, "date") if day else clock.today_vn()
+    return cash.book_to_read(g.user, school, int(cashier_id) if cashier_id.isdigit() else None,
+                             day), day
 
 
 @bp.get("/schools/<code>/cash-book")

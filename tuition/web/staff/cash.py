@@ -202,7 +202,7 @@ def cash_class_record(school_code: str):
 
 def _book_page(school, *, error: str | None = None, status: int = 200):
     day = _day()
-    cashier = cash.book_holder(g.user, school, _cashier_id())
+    cashier = cash.book_to_read(g.user, school, _cashier_id(), day)
     book = cash.cash_book(g.user, school, cashier, day)
     deposits = cash_deposits.list_deposits(school)
     waiting = {d.id: cash_deposits.candidates(d) for d in deposits if d.transaction_id is None}
@@ -228,7 +228,7 @@ def cash_book_pdf(school_code: str):
 
     school = load_school(school_code)
     day = _day()
-    cashier = cash.book_holder(g.user, school, _cashier_id())
+    cashier = cash.book_to_read(g.user, school, _cashier_id(), day)
     out = io.BytesIO()
     render_cash_book(cash.book_document(cash.cash_book(g.user, school, cashier, day)), out)
     out.seek(0)
