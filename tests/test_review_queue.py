@@ -142,7 +142,7 @@ def test_a_whole_page_is_ranked_in_two_queries(app, client, billed):
         send_sepay(client, sepay_body(memo, 400_000))
     from tuition.models import BankTransaction
 
-    txns = list(db.session.scalars(select(BankTransaction)))
+    txns = list(db.session.scalars(select(BankTransaction).order_by(BankTransaction.id)))
     for txn in txns:
         txn.payer_account, txn.payer_name = "1900111", "NGUYEN VAN BINH"
     db.session.flush()

@@ -97,7 +97,8 @@ def test_xlsx_statement_matches_reviews_and_keeps_outgoing_then_a_repeat_adds_no
     assert len(payments_of(acct)) == 4
     assert invoice(acct, "HS001")["paid_vnd"] == 500_000
     events = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "statement.import")).all()
+        select(AuditEvent).where(AuditEvent.action == "statement.import")
+        .order_by(AuditEvent.id)).all()
     assert [e.details["new"] for e in events] == [4, 0]
     assert_ledger_ok()
 

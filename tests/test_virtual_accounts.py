@@ -100,7 +100,8 @@ def test_a_new_list_changes_numbers_and_the_audit_keeps_the_old(with_vas):
     listed = {i["student_code"]: i["number"] for i in
               with_vas.get("/schools/LQD/virtual-accounts").get_json()["items"]}
     assert listed["HS001"] == VA["HS002"] and listed["HS002"] == VA["HS001"]
-    event = db.session.query(AuditEvent).filter_by(action="virtual_accounts.import").all()[-1]
+    event = db.session.query(AuditEvent).filter_by(action="virtual_accounts.import").order_by(
+        AuditEvent.id).all()[-1]
     assert {"student": "HS001", "from": VA["HS001"], "to": VA["HS002"]} in event.details["changes"]
     taken = xlsx([("Mã học sinh", "VA"), ("HS003", VA["HS002"])])  # HS001 keeps it
     assert with_vas.upload("/schools/LQD/virtual-accounts/import", taken,
