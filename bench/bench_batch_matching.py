@@ -22,7 +22,10 @@ database (the demo school with 2,000 students and about 6,700 open invoices):
    transaction, what matching did before batches); end-to-end throughput = notifications /
    (first request -> queue empty);
 4. project, batches: the same with ``--batch`` (default 200);
-5. burst: with batches, load for 10 s, then the time until the queue is empty.
+5. burst: with batches, load for 10 s, then the time until the queue is empty;
+6. matching alone: the queue filled with no match worker, then emptied by 2 workers, one by
+   one and in batches (their capacity, which the end-to-end figure hides once batches keep
+   up with the webhooks).
 
 It checks that every accepted notification was stored and matched and that the ledger
 verifies; exit 1 if not. The figures are for the whole stack on this machine's cores.
@@ -173,6 +176,37 @@ def project_phase(args, batch: int, *, seconds: float | None = None,
             "load_seconds": load_end - began, "ledger": report}
 
 
+def drain_phase(args, batch: int) -> dict:
+    """Matching alone: webhooks fill the queue with no match worker running, then 2 workers
+    with ``batch`` empty it; timed from their first match (start-up excluded)."""
+    url, app, invoices = fresh_copy(args)
+    bodies = tenths(invoices, args.requests, random.Random(7 + batch))
+    port = bw.free_port()
+    server = gunicorn("wsgi:app", url, port, 2)
+    try:
+        bw.drive(port, bodies, CONNECTIONS, args.max_seconds)
+    finally:
+        bw.stop(server)
+    waiting = counts(app)[1]
+    matchers = match_workers(url, 2, batch)
+    try:
+        while (left := counts(app)[1]) == waiting:
+            time.sleep(0.01)
+        seconds = wait_empty(app)
+    finally:
+        for matcher in matchers:
+            matcher.send_signal(signal.SIGTERM)
+        for matcher in matchers:
+            matcher.wait(timeout=60)
+    with app.app_context():
+        report = ledger.verify_school(db.session.scalar(select(School).where(
+            School.code == "DEMO")))
+        db.session.rollback()
+        db.engine.dispose()
+    return {"matched": left, "seconds": seconds, "rate": left / seconds,
+            "waiting": counts(app)[1], "ledger": report}
+
+
 def ceiling_phase(args) -> dict:
     url, app, invoices = fresh_copy(args)
     with app.app_context():
@@ -222,6 +256,8 @@ def main() -> int:
     one = project_phase(args, 1)
     many = project_phase(args, args.batch)
     burst = project_phase(args, args.batch, seconds=10)
+    drain_one = drain_phase(args, 1)
+    drain_many = drain_phase(args, args.batch)
     # The machine's speed drifts (shared cores): the ceiling is measured before and after,
     # and the ratio is taken to their mean.
     last_ceiling = ceiling_phase(args)
@@ -248,9 +284,17 @@ def main() -> int:
     print(f"\nwebhooks / ceiling (mean {ceiling['rate']:.0f} req/s): {ratio:.2f} with 2 match "
           f"workers (target >= 0.80); {alone['rate'] / ceiling['rate']:.2f} without")
     print(f"end-to-end matched, batches / one by one: {speedup:.2f}x (target >= 2)")
+    print(f"matching alone (a full queue, 2 workers): {drain_many['rate']:.0f}/s in batches "
+          f"against {drain_one['rate']:.0f}/s one by one: "
+          f"{drain_many['rate'] / drain_one['rate']:.2f}x")
     print(f"burst: {burst['backlog']} waiting when the 10 s load stopped, queue empty "
           f"{burst['drained']:.1f} s later (target <= 5 s)")
     ok = True
+    for label, run in (("drain one by one", drain_one), ("drain in batches", drain_many)):
+        if run["waiting"] or not run["ledger"].ok:
+            ok = False
+            print(f"CHECK FAILED ({label}): waiting {run['waiting']}, "
+                  f"ledger {run['ledger'].problems[:3]}")
     for label, run in (("no match worker", alone), ("one by one", one), ("batches", many),
                        ("burst", burst)):
         if run["stored"] != run["accepted"] or (run is not alone and run["waiting"]) \
