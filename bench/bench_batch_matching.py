@@ -6,6 +6,8 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, trust auth)::
 
     .venv/bin/python bench/bench_batch_matching.py              # loads the school once (slow)
     .venv/bin/python bench/bench_batch_matching.py --reuse-seed # copies the loaded database
+    BENCH_GATHER="--gather 0" .venv/bin/python bench/bench_batch_matching.py --reuse-seed
+                                                                # workers' options, to compare
 
 The conditions of the issue: PostgreSQL; gunicorn with 2 sync workers; 2 match workers; 16
 keep-alive connections of load, as fast as answered, from this process (on the same cores);
@@ -55,6 +57,7 @@ from tuition.models import BankTransaction, School  # noqa: E402
 from tuition.services import ledger  # noqa: E402
 
 CONNECTIONS = 16
+GATHER = os.environ.get("BENCH_GATHER", "").split()
 SUMMARY_TRIGGERS = [
     ("trg_summaries_invoice_insert", "invoices"), ("trg_summaries_invoice_update", "invoices"),
     ("trg_summaries_invoice_delete", "invoices"),
@@ -99,7 +102,7 @@ def gunicorn(app_path: str, url: str, port: int, workers: int) -> subprocess.Pop
 def match_workers(url: str, count: int, batch: int) -> list[subprocess.Popen]:
     return [subprocess.Popen(
         [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "tuition", "match-worker",
-         "--idle", "0.05", "--batch", str(batch)], cwd=ROOT, stdout=subprocess.DEVNULL,
+         "--idle", "0.05", "--batch", str(batch), *GATHER], cwd=ROOT, stdout=subprocess.DEVNULL,
         env={**os.environ, "DATABASE_URL": url, "TUITION_SECRET_KEY": bw.SECRET})
         for _ in range(count)]
 

@@ -40,6 +40,35 @@ def test_webhook_stores_and_the_worker_matches(client, billed, runner, queue_mod
     assert "Đã xử lý 0 giao dịch." in again.output
 
 
+def test_after_a_small_batch_the_worker_lets_the_queue_fill(client, billed, runner,
+                                                            queue_mode, monkeypatch):
+    import os
+    import signal
+    import time
+
+    for n in (1, 2, 3):
+        send_sepay(client, sepay_body(billed.codes[f"HS00{n}"], 100_000, txn_id=500 + n))
+    waits = []
+
+    def sleep(seconds):  # the first wait ends the worker, as SIGTERM does
+        waits.append(seconds)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        result = runner.invoke(args=["tuition", "match-worker", "--batch", "10",
+                                     "--gather", "0.3", "--idle", "0.01"])
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert result.exit_code == 0, result.output
+    assert "Đã xử lý 3 giao dịch." in result.output
+    assert waits == [0.3]  # 3 < 10: it waited --gather, not --idle, before claiming again
+    assert {p["status"] for p in payments_of(billed)} == {"partial"}  # a part of each
+    assert_ledger_ok()
+
+
 def test_a_notification_that_cannot_be_matched_does_not_hold_up_the_queue(
         client, billed, runner, queue_mode, monkeypatch):
     send_sepay(client, sepay_body("HONG " + billed.codes["HS002"], 500_000))
