@@ -213,6 +213,11 @@ def drain_phase(args, batch: int) -> dict:
 def ceiling_phase(args) -> dict:
     url, app, invoices = fresh_copy(args)
     with app.app_context():
+        # Created here: gunicorn's two workers creating it at once can collide, and a worker
+        # that fails to boot stops gunicorn.
+        db.session.execute(text("CREATE TABLE bench_ceiling (id serial PRIMARY KEY, "
+                                "body text NOT NULL)"))
+        db.session.commit()
         db.engine.dispose()
     bodies = tenths(invoices, args.requests, random.Random(1))
     port = bw.free_port()
