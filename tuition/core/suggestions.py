@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from tuition.core.memo import words
 from tuition.core.memo_reading import MemoReading, read_memo
+from tuition.core.money import format_vnd
 
 __all__ = [
     "Candidate",
@@ -86,11 +87,6 @@ def _require_amount(value: object, name: str, *, allow_zero: bool = False) -> in
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'non-negative' if allow_zero else 'positive'}")
     return value
-
-
-def _vnd(amount: int) -> str:
-    """``1250000`` -> ``"1.250.000 đ"``, the way Vietnamese staff read amounts."""
-    return f"{amount:_} đ".replace("_", ".")
 
 
 def _phone(key: str) -> str:
@@ -485,10 +481,11 @@ class CandidatePool:
 
     def _amount_hits(self, amount_vnd: int):
         for index in self._balances.get(amount_vnd, ()):
-            yield index, Reason("amount", (_vnd(amount_vnd),))
+            yield index, Reason("amount", (f"{format_vnd(amount_vnd)} đ",))
         for index in self._totals.get(amount_vnd, ()):
             key = self.candidates[index].student_key
-            yield index, Reason("amount_total", (len(self._by_student[key]), _vnd(amount_vnd)))
+            yield index, Reason("amount_total",
+                                (len(self._by_student[key]), f"{format_vnd(amount_vnd)} đ"))
 
     def _history_hits(self, paid_before: Collection[str], named_before: Collection[str],
                       payer_name: str):

@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import case, func, select
 
 from ..core import clock
+from ..core.money import format_vnd
 from ..core.names import sort_key
 from ..extensions import db
 from ..models import (
@@ -83,7 +84,7 @@ def _amount(value, field_name: str = "amount_vnd") -> int:
         raise Invalid("Số tiền phải là số nguyên đồng dương.",
                       "The amount must be a positive whole number of dong.", field=field_name)
     if value > MAX_CASH_VND:
-        raise Invalid(f"Số tiền {value:,} đ quá lớn.".replace(",", "."),
+        raise Invalid(f"Số tiền {format_vnd(value)} đ quá lớn.",
                       f"The amount {value} is too large.", field=field_name)
     return value
 
@@ -152,6 +153,12 @@ def book_holder(actor: User, school: School, cashier_id: int | None) -> User:
     if holder is None:
         raise not_found("sổ quỹ của người này", "Cash book")
     return holder
+
+
+def short_of_cash(cashier: User, held: int) -> Conflict:
+    """The refusal of money taken out of a cash box that holds only ``held``."""
+    return Conflict(f"Quỹ tiền mặt của {cashier.name or cashier.email} chỉ còn "
+                    f"{format_vnd(held)} đ.", f"That cash book holds only {held} dong.")
 
 
 def book_to_read(actor: User, school: School, cashier_id: int | None, day: date) -> User:
@@ -470,8 +477,8 @@ def close_day(actor: User, school: School, cashier: User, day: date, *, counted_
     book = cash_book(actor, school, cashier, day)
     if counted_vnd != book.closing_vnd and not note:
         raise Invalid(
-            f"Tiền đếm được ({counted_vnd:,} đ) khác số dư cuối ngày ({book.closing_vnd:,} đ); "
-            "hãy ghi lý do chênh lệch.".replace(",", "."),
+            f"Tiền đếm được ({format_vnd(counted_vnd)} đ) khác số dư cuối ngày "
+            f"({format_vnd(book.closing_vnd)} đ); hãy ghi lý do chênh lệch.",
             f"The cash counted ({counted_vnd}) differs from the closing balance "
             f"({book.closing_vnd}); explain the difference in the note.", field="note")
     closing = CashClosing(
@@ -550,7 +557,7 @@ def book_document(book: CashBook):
         signer = db.session.get(User, book.closing.signed_by_id)
         status = (f"Đã khóa sổ lúc {clock.format_datetime(book.closing.signed_at)} bởi "
                   f"{signer.name or signer.email}; tiền đếm được "
-                  f"{book.closing.counted_vnd:,} đ".replace(",", "."))
+                  f"{format_vnd(book.closing.counted_vnd)} đ")
         if book.closing.note:
             status += f" ({book.closing.note})"
     elif book.locked:

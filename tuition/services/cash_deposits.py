@@ -67,8 +67,7 @@ def record_deposit(actor: User, school: School, *, amount_vnd: int, deposited_on
     held = min(cash.book_balance(school.id, cashier.id, until=deposited_on),
                cash.book_balance(school.id, cashier.id))
     if amount > held:
-        raise Conflict(f"Quỹ tiền mặt của {cashier.name or cashier.email} chỉ còn {held:,} đ."
-                       .replace(",", "."), f"That cash book holds only {held} dong.")
+        raise cash.short_of_cash(cashier, held)
     deposit = CashDeposit(
         school_id=school.id, cashier_id=cashier.id,
         bank_account_id=account.id if account else None, amount_vnd=amount,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from ..core.money import MAX_VND, AmountTooLarge, require_vnd, too_large
+from ..core.money import MAX_VND, AmountTooLarge, format_vnd, require_vnd, too_large
 from ..extensions import db
 from ..importing.adjustments import AdjustmentRow, AdjustmentsInvalid
 from ..importing.roster import GRADES, LEVEL_OF_GRADE, RowError
@@ -188,8 +188,8 @@ def grant_exemption(
                           field="value") from exc
         if item is not None and value > item.amount_vnd:
             raise Invalid(
-                f"Mức giảm {value:,} đ lớn hơn đơn giá khoản “{item.name}” "
-                f"({item.amount_vnd:,} đ).".replace(",", "."),
+                f"Mức giảm {format_vnd(value)} đ lớn hơn đơn giá khoản “{item.name}” "
+                f"({format_vnd(item.amount_vnd)} đ).",
                 f"The reduction {value} is more than the price of {item.code} "
                 f"({item.amount_vnd}).", field="value")
     reason = (reason or "").strip()
@@ -210,7 +210,7 @@ def grant_exemption(
                  kind=kind, value=value, reason=reason, item=item.code if item else None)
     from .corrections import correct_student
 
-    what = f"{value}%" if kind == "percent" else f"{value:,} đ".replace(",", ".")
+    what = f"{value}%" if kind == "percent" else f"{format_vnd(value)} đ"
     report = correct_student(actor, school, student, cause="exemption", exemption=exemption,
                              reason=f"Miễn giảm {what} ({reason})")
     return exemption, report

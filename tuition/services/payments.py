@@ -24,7 +24,7 @@ from sqlalchemy import Row, and_, bindparam, func, or_, select
 from ..core import clock, matching
 from ..core.invoice_state import transition
 from ..core.memo import find_codes, same_transfer_memo
-from ..core.money import MAX_VND, too_large
+from ..core.money import MAX_VND, format_vnd, too_large
 from ..core.notifications import BankNotification
 from ..extensions import db
 from ..models import (
@@ -609,7 +609,7 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
         raise Invalid(*too_large(too_big[0]), field="amount_vnd")
     free = unallocated_vnd(txn)
     if sum(amounts) > free:
-        raise Conflict(f"Chỉ còn {free:,} đ chưa gán trong giao dịch này.".replace(",", "."),
+        raise Conflict(f"Chỉ còn {format_vnd(free)} đ chưa gán trong giao dịch này.",
                        f"Only {free} dong of this payment is unallocated.")
     codes = [code.strip().upper() for code, _ in allocations]
     found = {
@@ -624,7 +624,7 @@ def assign(actor: User, txn: BankTransaction, *, allocations: list[tuple[str, in
         invoice = locked[code]
         if invoice.status == "cancelled" or amount > invoice.balance_vnd:
             raise Conflict(
-                f"Hóa đơn {code} chỉ còn phải nộp {invoice.balance_vnd:,} đ.".replace(",", "."),
+                f"Hóa đơn {code} chỉ còn phải nộp {format_vnd(invoice.balance_vnd)} đ.",
                 f"Invoice {code} has {invoice.balance_vnd} dong open.")
         allocate_to_invoice(txn, invoice, amount, actor=actor, reason=reason)
         audit.record(actor, txn.school_id, "payment.assign", f"payment:{txn.id}",

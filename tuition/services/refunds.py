@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 from ..core import clock
 from ..core.memo import normalise
+from ..core.money import format_vnd
 from ..extensions import db
 from ..models import (
     Allocation,
@@ -73,15 +74,13 @@ def refund(actor: User, school: School, student: Student, *, amount_vnd: int, me
         cash.require_open_day(school.id, cashier.id, today)
         held = cash.book_balance(school.id, cashier.id, until=today)
         if amount > held:
-            raise Conflict(
-                f"Quỹ tiền mặt của {cashier.name or cashier.email} chỉ còn {held:,} đ."
-                .replace(",", "."), f"That cash book holds only {held} dong.")
+            raise cash.short_of_cash(cashier, held)
     credits.lock_students([student.id])
     sources = credits._spendable_by_transaction(student.id)
     available = sum(left for _txn, left in sources)
     if amount > available:
         raise Conflict(
-            f"Học sinh {student.code} chỉ có {available:,} đ có thể hoàn.".replace(",", "."),
+            f"Học sinh {student.code} chỉ có {format_vnd(available)} đ có thể hoàn.",
             f"Student {student.code} has only {available} dong that can be refunded.")
     code = documents.next_number(school.id, "PC", today.year)
     voucher = PaymentVoucher(

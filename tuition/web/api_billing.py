@@ -8,7 +8,7 @@ from flask import g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..core.money import require_vnd
+from ..core.money import format_vnd, require_vnd
 from ..extensions import db
 from ..importing.adjustments import MAX_ADJUSTMENT_VND, AdjustmentRow, AdjustmentsInvalid
 from ..models import Adjustment, Enrolment, Exemption, FeeItem, Invoice, InvoiceLine, Student
@@ -230,9 +230,9 @@ def add_adjustment(code: str):
     except ValueError as exc:
         raise Invalid(
             "“amount_vnd” phải là số nguyên đồng khác 0 (âm là trả lại), tối đa "
-            f"{MAX_ADJUSTMENT_VND:,} đ.".replace(",", "."),
+            f"{format_vnd(MAX_ADJUSTMENT_VND)} đ.",
             f"amount_vnd must be a non-zero whole number of dong (negative for a credit), at "
-            f"most {MAX_ADJUSTMENT_VND:,}.", field="amount_vnd") from exc
+            f"most {format_vnd(MAX_ADJUSTMENT_VND)}.", field="amount_vnd") from exc
     description = str(data.get("description") or "").strip()
     if not description or len(description) > 200:
         raise Invalid("Cần ghi nội dung điều chỉnh (tối đa 200 ký tự).",

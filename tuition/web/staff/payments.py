@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ...core.clock import VIETNAM, format_date
-from ...core.money import MAX_VND, too_large
+from ...core.money import MAX_VND, format_vnd, too_large
 from ...core.numbers import small_int
 from ...extensions import db
 from ...importing.statements import COLUMN_FIELDS, StatementInvalid
@@ -272,7 +272,7 @@ def assign(school_code: str, txn_id: int):
     if credit:
         return _after_change(_("Đã gán %(n)d khoản cho giao dịch %(id)d và ghi có %(amount)s đ "
                                "cho học sinh.", n=len(pairs), id=txn_id,
-                               amount=f"{credit[1]:,}".replace(",", ".")), txn_id)
+                               amount=f"{format_vnd(credit[1])}"), txn_id)
     return _after_change(_("Đã gán %(n)d khoản cho giao dịch %(id)d.", n=len(pairs), id=txn_id),
                          txn_id)
 

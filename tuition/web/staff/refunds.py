@@ -8,6 +8,7 @@ from flask import flash, g, redirect, render_template, request, send_file, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ...core.money import format_vnd
 from ...extensions import db
 from ...models import PaymentVoucher
 from ...services import cash, refunds, students
@@ -55,7 +56,7 @@ def refund_issue(school_code: str):
         return _page(school, error=error_text(exc), form=form, status=422)
     db.session.commit()
     flash(_("Đã lập phiếu chi %(code)s hoàn %(amount)s đ cho %(name)s.", code=voucher.code,
-            amount=f"{voucher.amount_vnd:,}".replace(",", "."), name=voucher.payee_name),
+            amount=format_vnd(voucher.amount_vnd), name=voucher.payee_name),
           "info")
     return redirect(url_for("staff.refunds", school_code=school.code))
 

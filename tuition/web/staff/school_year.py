@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ...core import clock
+from ...core.money import format_vnd
 from ...extensions import db
 from ...importing.opening_balances import OpeningBalancesInvalid, parse_opening_balances
 from ...importing.tabular import ImportFileError
@@ -193,8 +194,8 @@ def opening_balances_import(school_code: str):
     flash(_("Đã nhập số dư đầu kỳ từ %(source)s: %(debts)d khoản nợ (%(debt)s đ), "
             "%(credits)d khoản dư có (%(credit)s đ).", source=result["source"],
             debts=result["debts"], credits=result["credits"],
-            debt=f"{result['debt_vnd']:,}".replace(",", "."),
-            credit=f"{result['credit_vnd']:,}".replace(",", ".")), "info")
+            debt=format_vnd(result['debt_vnd']),
+            credit=format_vnd(result['credit_vnd'])), "info")
     return redirect(url_for("staff.opening_balances", school_code=school.code))
 
 
