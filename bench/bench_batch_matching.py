@@ -58,6 +58,7 @@ from tuition.services import ledger  # noqa: E402
 
 CONNECTIONS = 16
 GATHER = os.environ.get("BENCH_GATHER", "").split()
+NICE = ["nice", "-n", os.environ["BENCH_NICE"]] if os.environ.get("BENCH_NICE") else []
 SUMMARY_TRIGGERS = [
     ("trg_summaries_invoice_insert", "invoices"), ("trg_summaries_invoice_update", "invoices"),
     ("trg_summaries_invoice_delete", "invoices"),
@@ -101,7 +102,7 @@ def gunicorn(app_path: str, url: str, port: int, workers: int) -> subprocess.Pop
 
 def match_workers(url: str, count: int, batch: int) -> list[subprocess.Popen]:
     return [subprocess.Popen(
-        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "tuition", "match-worker",
+        [*NICE, str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "tuition", "match-worker",
          "--idle", "0.05", "--batch", str(batch), *GATHER], cwd=ROOT, stdout=subprocess.DEVNULL,
         env={**os.environ, "DATABASE_URL": url, "TUITION_SECRET_KEY": bw.SECRET})
         for _ in range(count)]
@@ -139,6 +140,32 @@ def wait_empty(app, timeout: float = 600) -> float:
     return time.perf_counter() - began
 
 
+def cpu_groups(server: subprocess.Popen, matchers: list[subprocess.Popen]):
+    """The processes whose CPU time is measured over a timed part: gunicorn (master and
+    workers), the match workers and every PostgreSQL process (backends and background)."""
+    def groups() -> dict[str, list[int]]:
+        workers = [int(p) for p in Path(f"/proc/{server.pid}/task/{server.pid}/children")
+                   .read_text().split()]
+        postgres = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                    and _command(p) in ("postgres", "postmaster")]
+        return {"gunicorn": [server.pid, *workers], "matchers": [m.pid for m in matchers],
+                "postgres": postgres}
+    return groups
+
+
+def _command(proc: Path) -> str:
+    try:
+        return (proc / "comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def cpu_per_request(cpu: dict[str, float], requests: int) -> str:
+    """CPU milliseconds per request, by process group."""
+    return ", ".join(f"{name} {1000 * seconds / requests:.2f}"
+                     for name, seconds in sorted(cpu.items()))
+
+
 def project_phase(args, batch: int, *, seconds: float | None = None,
                   matchers_count: int = 2) -> dict:
     """Webhooks under load with match workers running; see the module doc."""
@@ -147,13 +174,14 @@ def project_phase(args, batch: int, *, seconds: float | None = None,
     bodies = tenths(invoices, args.requests if seconds is None else 60_000,
                     random.Random(2026 + batch))
     port = bw.free_port()
-    server = gunicorn("wsgi:app", url, port, 2)
+    server = gunicorn(os.environ.get("BENCH_APP", "wsgi:app"), url, port, 2)
     matchers = match_workers(url, matchers_count, batch)
     time.sleep(3)  # their start-up stays out of the timed part
     try:
         began = time.perf_counter()
-        results, wall, warm, _cpu = bw.drive(port, bodies, CONNECTIONS,
-                                             seconds if seconds else args.max_seconds)
+        results, wall, warm, cpu = bw.drive(port, bodies, CONNECTIONS,
+                                            seconds if seconds else args.max_seconds,
+                                            processes=cpu_groups(server, matchers))
         load_end = time.perf_counter()
         backlog = counts(app)[1]
         drained = wait_empty(app) if matchers else 0.0
@@ -176,7 +204,7 @@ def project_phase(args, batch: int, *, seconds: float | None = None,
             "p99": bw.percentile(latencies, 0.99), "accepted": accepted,
             "stored": stored - before - warm, "waiting": waiting, "backlog": backlog,
             "drained": drained, "matched_rate": (stored - before) / end_to_end,
-            "load_seconds": load_end - began, "ledger": report}
+            "load_seconds": load_end - began, "ledger": report, "cpu": cpu}
 
 
 def drain_phase(args, batch: int) -> dict:
@@ -185,7 +213,7 @@ def drain_phase(args, batch: int) -> dict:
     url, app, invoices = fresh_copy(args)
     bodies = tenths(invoices, args.requests, random.Random(7 + batch))
     port = bw.free_port()
-    server = gunicorn("wsgi:app", url, port, 2)
+    server = gunicorn(os.environ.get("BENCH_APP", "wsgi:app"), url, port, 2)
     try:
         bw.drive(port, bodies, CONNECTIONS, args.max_seconds)
     finally:
@@ -224,13 +252,13 @@ def ceiling_phase(args) -> dict:
     server = gunicorn("bench.ceiling_app:app", url.replace("postgresql://",
                                                            "postgresql+psycopg://", 1), port, 2)
     try:
-        results, wall, _warm, _cpu = bw.drive(port, bodies, CONNECTIONS, args.max_seconds,
-                                              path="/insert")
+        results, wall, _warm, cpu = bw.drive(port, bodies, CONNECTIONS, args.max_seconds,
+                                             path="/insert", processes=cpu_groups(server, []))
     finally:
         bw.stop(server)
     latencies = sorted(s * 1000 for _, s in results)
     return {"requests": len(results), "rate": len(results) / wall,
-            "p99": bw.percentile(latencies, 0.99)}
+            "p99": bw.percentile(latencies, 0.99), "cpu": cpu}
 
 
 def main() -> int:
@@ -243,7 +271,8 @@ def main() -> int:
     parser.add_argument("--reuse-seed", action="store_true")
     parser.add_argument("--without-summaries", action="store_true",
                         help="drop the triggers that keep the authority's totals (to compare)")
-    parser.add_argument("--phases", default="ceiling,one,many,burst")
+    parser.add_argument("--phases", default="ceiling,alone,one,many,burst,drain",
+                        help="comma-separated: ceiling,alone,one,many,burst,drain")
     args = parser.parse_args()
 
     seed = f"{args.database}_seed"
@@ -259,52 +288,69 @@ def main() -> int:
         bw.recreate_database(args.server, seed, template=args.database)
         print(f"setup: loaded {len(loaded)} open invoices in {time.perf_counter() - t0:.0f} s")
 
-    first_ceiling = ceiling_phase(args)
-    alone = project_phase(args, args.batch, matchers_count=0)
-    one = project_phase(args, 1)
-    many = project_phase(args, args.batch)
-    burst = project_phase(args, args.batch, seconds=10)
-    drain_one = drain_phase(args, 1)
-    drain_many = drain_phase(args, args.batch)
+    phases = set(args.phases.split(","))
+    runs = {}
+    if "ceiling" in phases:
+        runs["ceiling: one-row insert, before"] = ceiling_phase(args)
+    if "alone" in phases:
+        runs["webhooks, no match worker"] = project_phase(args, args.batch, matchers_count=0)
+    if "one" in phases:
+        runs["webhooks, workers --batch 1"] = project_phase(args, 1)
+    if "many" in phases:
+        runs[f"webhooks, workers --batch {args.batch}"] = project_phase(args, args.batch)
+    if "burst" in phases:
+        runs[f"10 s burst, --batch {args.batch}"] = project_phase(args, args.batch, seconds=10)
+    drains = {}
+    if "drain" in phases:
+        drains["one by one"] = drain_phase(args, 1)
+        drains["in batches"] = drain_phase(args, args.batch)
     # The machine's speed drifts (shared cores): the ceiling is measured before and after,
     # and the ratio is taken to their mean.
-    last_ceiling = ceiling_phase(args)
-    ceiling = {"requests": first_ceiling["requests"] + last_ceiling["requests"],
-               "rate": (first_ceiling["rate"] + last_ceiling["rate"]) / 2,
-               "p99": max(first_ceiling["p99"], last_ceiling["p99"])}
+    if "ceiling" in phases:
+        runs["ceiling: one-row insert, after"] = ceiling_phase(args)
 
     print(f"\n{os.cpu_count()} CPUs shared by the load generator ({CONNECTIONS} connections), "
           "gunicorn (2 sync workers), 2 match workers and PostgreSQL; every notification pays a "
           "tenth of an invoice")
     print(f"{'phase':<34} {'requests':>8} {'req/s':>7} {'p99 ms':>7} {'matched/s':>10}")
-    for label, run in (("ceiling: one-row insert, before", first_ceiling),
-                       ("ceiling: one-row insert, after", last_ceiling)):
-        print(f"{label:<34} {run['requests']:>8} {run['rate']:>7.0f} {run['p99']:>7.1f}")
-    print(f"{'webhooks, no match worker':<34} {alone['requests']:>8} {alone['rate']:>7.0f} "
-          f"{alone['p99']:>7.1f}")
-    for label, run in (("webhooks, workers --batch 1", one),
-                       (f"webhooks, workers --batch {args.batch}", many),
-                       (f"10 s burst, --batch {args.batch}", burst)):
+    for label, run in runs.items():
+        matched = f"{run['matched_rate']:>10.0f}" if "matched_rate" in run and \
+            "no match" not in label else ""
         print(f"{label:<34} {run['requests']:>8} {run['rate']:>7.0f} {run['p99']:>7.1f} "
-              f"{run['matched_rate']:>10.0f}")
-    ratio = many["rate"] / ceiling["rate"]
-    speedup = many["matched_rate"] / one["matched_rate"]
-    print(f"\nwebhooks / ceiling (mean {ceiling['rate']:.0f} req/s): {ratio:.2f} with 2 match "
-          f"workers (target >= 0.80); {alone['rate'] / ceiling['rate']:.2f} without")
-    print(f"end-to-end matched, batches / one by one: {speedup:.2f}x (target >= 2)")
-    print(f"matching alone (a full queue, 2 workers): {drain_many['rate']:.0f}/s in batches "
-          f"against {drain_one['rate']:.0f}/s one by one: "
-          f"{drain_many['rate'] / drain_one['rate']:.2f}x")
-    print(f"burst: {burst['backlog']} waiting when the 10 s load stopped, queue empty "
-          f"{burst['drained']:.1f} s later (target <= 5 s)")
+              f"{matched}")
+    print("\nCPU ms per request, by process group (client = this load generator):")
+    for label, run in runs.items():
+        print(f"  {label:<34} {cpu_per_request(run['cpu'], run['requests'])}")
+    ceilings = [run["rate"] for label, run in runs.items() if label.startswith("ceiling")]
+    ceiling = sum(ceilings) / len(ceilings) if ceilings else None
+    many = runs.get(f"webhooks, workers --batch {args.batch}")
+    alone = runs.get("webhooks, no match worker")
+    one = runs.get("webhooks, workers --batch 1")
+    burst = runs.get(f"10 s burst, --batch {args.batch}")
+    if ceiling and many:
+        print(f"\nwebhooks / ceiling (mean {ceiling:.0f} req/s): {many['rate'] / ceiling:.2f} "
+              "with 2 match workers (target >= 0.80)")
+    if ceiling and alone:
+        print(f"webhooks / ceiling, no match worker: {alone['rate'] / ceiling:.2f}")
+    if one and many:
+        print("end-to-end matched, batches / one by one: "
+              f"{many['matched_rate'] / one['matched_rate']:.2f}x (target >= 2)")
+    if drains:
+        print(f"matching alone (a full queue, 2 workers): {drains['in batches']['rate']:.0f}/s "
+              f"in batches against {drains['one by one']['rate']:.0f}/s one by one: "
+              f"{drains['in batches']['rate'] / drains['one by one']['rate']:.2f}x")
+    if burst:
+        print(f"burst: {burst['backlog']} waiting when the 10 s load stopped, queue empty "
+              f"{burst['drained']:.1f} s later (target <= 5 s)")
     ok = True
-    for label, run in (("drain one by one", drain_one), ("drain in batches", drain_many)):
+    for label, run in drains.items():
         if run["waiting"] or not run["ledger"].ok:
             ok = False
-            print(f"CHECK FAILED ({label}): waiting {run['waiting']}, "
+            print(f"CHECK FAILED (drain {label}): waiting {run['waiting']}, "
                   f"ledger {run['ledger'].problems[:3]}")
-    for label, run in (("no match worker", alone), ("one by one", one), ("batches", many),
-                       ("burst", burst)):
+    for label, run in runs.items():
+        if label.startswith("ceiling"):
+            continue
         if run["stored"] != run["accepted"] or (run is not alone and run["waiting"]) \
                 or not run["ledger"].ok:
             ok = False

@@ -81,6 +81,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.exempt(webhooks.bp)
 
     errors.init_app(app)
+    from .web import fast_webhooks
+
+    fast_webhooks.init_app(app)  # before security's trusted-proxy layer, which goes outside
     security.init_app(app)
     from .web import guards
 

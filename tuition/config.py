@@ -53,6 +53,9 @@ class Defaults:
     #: (durably) and answers; `flask tuition match-worker` matches what is pending. The
     #: second is for high volume: storing is cheap, matching is done at the workers' pace.
     MATCH_IN_REQUEST = True
+    #: Queue mode only: a new, well-signed notification is stored by a small WSGI path in
+    #: front of Flask (web/fast_webhooks.py); everything else goes through Flask as before.
+    FAST_WEBHOOKS = True
     #: Seconds a worker may reuse a receiving account it looked up (0: look up every time).
     #: A few seconds save a query per notification at high volume; a changed webhook key
     #: then takes effect in the other workers within that time.

@@ -70,7 +70,8 @@ def account_for(account_number: str) -> BankAccount | None:
     return found[0] if len(found) == 1 else None
 
 
-def receiving_accounts(account_number: str) -> tuple[Row, ...]:
+def receiving_accounts(account_number: str, connection=None,
+                       cache_seconds: float | None = None) -> tuple[Row, ...]:
     """The accounts a notification may be for, by the number it names: ``id``, ``school_id``,
     ``bin``, the webhook keys and ``uses_deployment_key``, as plain rows (usually one).
 
@@ -80,17 +81,21 @@ def receiving_accounts(account_number: str) -> tuple[Row, ...]:
     Rows rather than :class:`BankAccount` objects: the webhook commits between authenticating
     and matching, and a commit expires ORM objects, so using one afterwards would load it
     again. With ``ACCOUNT_CACHE_SECONDS`` set, rows are kept that long in this process (a
-    changed key then takes effect in the other workers within that time).
+    changed key then takes effect in the other workers within that time). ``connection``
+    (the session's by default) and ``cache_seconds`` (the setting by default) are for a
+    caller outside Flask's application context (web/fast_webhooks.py).
     """
     number = account_number.strip().upper()
-    ttl = current_app.config.get("ACCOUNT_CACHE_SECONDS") or 0
+    ttl = (current_app.config.get("ACCOUNT_CACHE_SECONDS") if cache_seconds is None
+           else cache_seconds) or 0
     if ttl:
         hit = _account_cache.get(number)
         if hit and hit[0] > time.monotonic():
             return hit[1]
     # Core on the session's connection: this runs on every notification, and the ORM layer
     # would add about a millisecond of Python per call for nothing.
-    rows = tuple(db.session.connection().execute(_ACCOUNTS_BY_NUMBER, {"number": number}).all())
+    connection = connection if connection is not None else db.session.connection()
+    rows = tuple(connection.execute(_ACCOUNTS_BY_NUMBER, {"number": number}).all())
     if ttl:
         _account_cache[number] = (time.monotonic() + ttl, rows)
     return rows
@@ -137,25 +142,15 @@ def _store_statement(dialect: str):
     )
 
 
-def store(notification: BankNotification, raw: str | bytes, *,
-          account=_LOOK_UP) -> tuple[int, bool]:
-    """Store a notification unless it is already stored; return its id and whether it is new.
+def insert_new(connection, notification: BankNotification, raw: str | bytes,
+               account) -> int | None:
+    """INSERT the notification on ``connection`` unless a unique key says it is stored;
+    return the new row's id, or None for a repeat (nothing written). Does not commit.
 
-    Safe under concurrency: the unique (provider, receiving account, provider_txn_id) key
-    decides, so several workers delivering the same notification at once store one row.
-    ``account`` is the receiving account (anything with ``id`` and ``school_id``; None when
-    unknown) if the caller has already looked it up.
-
-    A repeat must say what the stored one says: the same key (or bank reference) with another
-    amount, direction or receiving account raises :class:`ConflictingNotification` and stores
-    nothing; the caller refuses it loudly and keeps it for an admin (services/refusals.py).
-    A notification whose text had to be cleaned to be stored (``notification.cleaned``) is
-    stored straight into review, reason ``cleaned_input``.
+    ``account``: the receiving account (anything with ``id`` and ``school_id``) or None.
     """
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
-    if account is _LOOK_UP:
-        account = account_for(notification.account_number)
     values = {
         "provider": notification.provider,
         "provider_txn_id": notification.provider_txn_id,
@@ -176,11 +171,30 @@ def store(notification: BankNotification, raw: str | bytes, *,
         "status_reason": "cleaned_input" if notification.cleaned else None,
         "virtual_account": notification.virtual_account,
     }
-    table = BankTransaction.__table__
-    connection = db.session.connection()
-    new_id = connection.execute(_store_statement(connection.dialect.name), values).scalar()
+    return connection.execute(_store_statement(connection.dialect.name), values).scalar()
+
+
+def store(notification: BankNotification, raw: str | bytes, *,
+          account=_LOOK_UP) -> tuple[int, bool]:
+    """Store a notification unless it is already stored; return its id and whether it is new.
+
+    Safe under concurrency: the unique (provider, receiving account, provider_txn_id) key
+    decides, so several workers delivering the same notification at once store one row.
+    ``account`` is the receiving account (anything with ``id`` and ``school_id``; None when
+    unknown) if the caller has already looked it up.
+
+    A repeat must say what the stored one says: the same key (or bank reference) with another
+    amount, direction or receiving account raises :class:`ConflictingNotification` and stores
+    nothing; the caller refuses it loudly and keeps it for an admin (services/refusals.py).
+    A notification whose text had to be cleaned to be stored (``notification.cleaned``) is
+    stored straight into review, reason ``cleaned_input``.
+    """
+    if account is _LOOK_UP:
+        account = account_for(notification.account_number)
+    new_id = insert_new(db.session.connection(), notification, raw, account)
     if new_id is not None:
         return new_id, True
+    table = BankTransaction.__table__
     same = ((table.c.provider == notification.provider)
             & (table.c.account_number == notification.account_number)
             & (table.c.provider_txn_id == notification.provider_txn_id))
@@ -196,7 +210,7 @@ def store(notification: BankNotification, raw: str | bytes, *,
     differs = [name for name, theirs, ours in (
         ("amount_vnd", stored.amount_vnd, notification.amount_vnd),
         ("direction", stored.direction, notification.direction),
-        ("bank_account_id", stored.bank_account_id, values["bank_account_id"]),
+        ("bank_account_id", stored.bank_account_id, account.id if account else None),
     ) if theirs != ours]
     if differs:
         raise ConflictingNotification(stored.id, differs)

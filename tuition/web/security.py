@@ -87,22 +87,34 @@ def _trusted_proxies(value) -> int:
 
 
 def add_headers(response):
-    headers = response.headers
-    headers.setdefault("Content-Security-Policy", content_security_policy(g.get("csp_nonce")))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", HSTS)
-    if request.blueprint in PRIVATE_LINK_BLUEPRINTS:
-        headers["Referrer-Policy"] = "no-referrer"
-        headers["Cache-Control"] = "no-store"
+    defaults, forced = headers_for(request.blueprint, request.is_secure, g.get("csp_nonce"))
+    for name, value in defaults.items():
+        response.headers.setdefault(name, value)
+    response.headers.update(forced)
+    return response
+
+
+def headers_for(blueprint: str | None, secure: bool,
+                nonce: str | None = None) -> tuple[dict[str, str], dict[str, str]]:
+    """The security headers of an answer from ``blueprint``: (those set unless the view set
+    them itself, those always set)."""
+    defaults = {
+        "Content-Security-Policy": content_security_policy(nonce),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+    forced = {}
+    if secure:
+        defaults["Strict-Transport-Security"] = HSTS
+    if blueprint in PRIVATE_LINK_BLUEPRINTS:
+        forced = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
     else:
         # Same origin keeps the Referer that Flask-WTF checks on https forms.
-        headers.setdefault("Referrer-Policy", "same-origin")
-        if request.blueprint in STAFF_BLUEPRINTS:
-            headers.setdefault("Cache-Control", "no-store")
-    return response
+        defaults["Referrer-Policy"] = "same-origin"
+        if blueprint in STAFF_BLUEPRINTS:
+            defaults["Cache-Control"] = "no-store"
+    return defaults, forced
 
 
 def init_app(app: Flask) -> None:

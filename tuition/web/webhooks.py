@@ -11,6 +11,8 @@ match worker). With ``MATCH_IN_REQUEST`` off, the answer comes right after the s
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -42,8 +44,7 @@ def _signed_for(raw: bytes, notification: nt.BankNotification, candidates, key_f
     number (at another bank) changes nothing for that school. The deployment-wide key
     authenticates only accounts an admin attached to it (and numbers nobody registered).
     """
-    signed = [c for c in candidates
-              if getattr(c, key_field) and verify(raw, [getattr(c, key_field)])]
+    signed = own_key_signers(raw, candidates, key_field, verify)
     if not signed:
         default = current_app.config.get(default_setting)
         if not default or not verify(raw, [default]):
@@ -59,6 +60,12 @@ def _signed_for(raw: bytes, notification: nt.BankNotification, candidates, key_f
     # else nobody guesses.
     same_bank = [c for c in signed if banks.names_bank(c.bin, notification.bank_name)]
     return same_bank[0] if len(same_bank) == 1 else None
+
+
+def own_key_signers(raw: bytes, candidates, key_field: str, verify) -> list:
+    """The candidate accounts whose own webhook key signed this notification."""
+    return [c for c in candidates
+            if getattr(c, key_field) and verify(raw, [getattr(c, key_field)])]
 
 
 _UNAUTHORISED = nt.AuthError("Xác thực webhook không hợp lệ.", "Webhook authentication failed.")
@@ -100,41 +107,62 @@ def _store_and_match_unchecked(notification: nt.BankNotification, raw: bytes, ac
     return jsonify({"success": True}), 200
 
 
-def _receive(parse, key_field: str, default_setting: str, verify):
-    """Parse (400), authenticate with the account's key (401), then store and match.
-
-    ``verify(raw, keys)`` says whether the request is signed by one of ``keys``.
-    """
+def _receive(provider: Provider):
+    """Parse (400), authenticate with the account's key (401), then store and match."""
     raw = request.get_data(cache=False)
     try:
-        notification = parse(raw)
+        notification = provider.parse(raw)
     except nt.NotificationError as exc:
         return _error(400, exc)
     # Looked up once: the keys tell which account it is, and store() records its id and school.
     candidates = payments.receiving_accounts(notification.account_number)
-    account = _signed_for(raw, notification, candidates, key_field, default_setting, verify)
+
+    def verify(body: bytes, keys: list[str]) -> bool:
+        return provider.signed(body, keys, request.headers.get)
+
+    account = _signed_for(raw, notification, candidates, provider.key_field,
+                          provider.default_setting, verify)
     if account is _REFUSED:
         return _error(401, _UNAUTHORISED)
     return _store_and_match(notification, raw, account)
 
 
-def _sepay_signed(raw: bytes, keys: list[str]) -> bool:
-    headers = request.headers
-    return nt.verify_sepay_apikey(headers.get("Authorization"), keys) or nt.verify_sepay_hmac(
-        raw, headers.get("X-SePay-Timestamp"), headers.get("X-SePay-Signature"), keys,
-        now=time.time())
+def sepay_signed(raw: bytes, keys: list[str], header: Callable[[str], str | None]) -> bool:
+    """Signed by one of ``keys``: ``Authorization: Apikey`` or SePay's HMAC headers.
+    ``header(name)`` reads a request header."""
+    return nt.verify_sepay_apikey(header("Authorization"), keys) or nt.verify_sepay_hmac(
+        raw, header("X-SePay-Timestamp"), header("X-SePay-Signature"), keys, now=time.time())
 
 
-def _casso_signed(raw: bytes, keys: list[str]) -> bool:
-    return nt.verify_casso_signature(raw, request.headers.get("X-Casso-Signature"), keys,
+def casso_signed(raw: bytes, keys: list[str], header: Callable[[str], str | None]) -> bool:
+    return nt.verify_casso_signature(raw, header("X-Casso-Signature"), keys,
                                      now_ms=int(time.time() * 1000))
+
+
+@dataclass(frozen=True)
+class Provider:
+    """How one aggregator's notifications are read and authenticated."""
+
+    parse: Callable[[bytes], nt.BankNotification]
+    #: The receiving account's column holding its own key, and the deployment-wide setting.
+    key_field: str
+    default_setting: str
+    #: ``signed(raw, keys, header)``: whether the request is signed by one of ``keys``.
+    signed: Callable[[bytes, list[str], Callable[[str], str | None]], bool]
+
+
+#: By the path under /webhooks/ (web/fast_webhooks.py serves the same paths).
+PROVIDERS = {
+    "sepay": Provider(nt.parse_sepay, "sepay_api_key", "SEPAY_API_KEY", sepay_signed),
+    "casso": Provider(nt.parse_casso, "casso_checksum_key", "CASSO_CHECKSUM_KEY", casso_signed),
+}
 
 
 @bp.post("/sepay")
 def sepay():
-    return _receive(nt.parse_sepay, "sepay_api_key", "SEPAY_API_KEY", _sepay_signed)
+    return _receive(PROVIDERS["sepay"])
 
 
 @bp.post("/casso")
 def casso():
-    return _receive(nt.parse_casso, "casso_checksum_key", "CASSO_CHECKSUM_KEY", _casso_signed)
+    return _receive(PROVIDERS["casso"])
