@@ -238,9 +238,8 @@ def issue_many(items: list[ToIssue]) -> int:
         fact, lines = facts.setdefault(row.invoice_id, (row, []))
         if row.description is not None:
             lines.append([row.description, row.amount_vnd])
-    banks = dict(db.session.execute(
-        select(BankAccount.id, BankAccount.bin).where(BankAccount.id.in_(
-            {item.bank_account_id for item in items if item.bank_account_id}))).all())
+    banks = dict(db.session.execute(_BANKS, {"ids": sorted(
+        {item.bank_account_id for item in items if item.bank_account_id})}).all())
     now = clock.now_utc()
     per_school: dict[int, list[ToIssue]] = {}
     for item in items:
@@ -284,6 +283,7 @@ def issue_many(items: list[ToIssue]) -> int:
     return len(receipts)
 
 
+_BANKS = select(BankAccount.id, BankAccount.bin).where(sql.in_list(BankAccount.id, "ids"))
 _FACTS_MANY = (
     select(Invoice.id.label("invoice_id"), School.name, School.address, School.tax_code,
            School.phone, School.receipt_series_letters, School.receipt_template,
@@ -299,7 +299,7 @@ _FACTS_MANY = (
     .join(Student, Student.id == Invoice.student_id)
     .join(Classroom, Classroom.id == Student.classroom_id)
     .outerjoin(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
-    .where(Invoice.id.in_(bindparam("invoice_ids", expanding=True)))
+    .where(sql.in_list(Invoice.id, "invoice_ids"))
     .order_by(Invoice.id, InvoiceLine.position)
 )
 
