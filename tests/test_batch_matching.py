@@ -82,9 +82,15 @@ def outcome(code: str) -> dict:
         select(BankTransaction).where(BankTransaction.school_id == school.id)))
     receipts = sorted(db.session.scalars(select(Receipt.number).where(
         Receipt.school_id == school.id)))
+    # What each receipt says, but the school's own facts (two schools are compared).
+    contents = sorted(
+        (amount, sorted((k, str(v)) for k, v in content.items() if not k.startswith("school")))
+        for amount, content in db.session.execute(select(Receipt.amount_vnd, Receipt.content)
+                                                  .where(Receipt.school_id == school.id)))
     report = ledger.verify_school(school)
     assert report.ok, report.problems
     return {"invoices": invoices, "statuses": statuses, "receipts": len(receipts),
+            "contents": contents,
             "gapless": receipts == list(range(1, len(receipts) + 1)),
             "credit": report.on_credit_vnd, "review": report.awaiting_review_vnd}
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, select, text, update
 
-from ..core import matching
+from ..core import clock, matching
 from ..core.invoice_state import status_for
 from ..core.memo import find_codes
 from ..extensions import db
@@ -247,9 +247,11 @@ class _Writes:
         """Write what is pending, set-wise; returns the receipts issued."""
         issued = 0
         if self.allocations:
-            ids = list(db.session.scalars(
-                insert(Allocation).returning(Allocation.id, sort_by_parameter_order=True),
-                [values for values, _row, _inv in self.allocations]))
+            # A transaction pays an invoice once per batch: (transaction, invoice) orders them.
+            now = clock.now_utc()
+            ids = sql.insert_rows(Allocation.__table__, [
+                {**values, "created_at": now} for values, _row, _inv in self.allocations],
+                ("transaction_id", "invoice_id"))
             _update_rows(_SET_INVOICE, [
                 {"b_id": inv.id, "b_paid": inv.paid_vnd, "b_status": inv.status}
                 for inv in self.invoices.values()])

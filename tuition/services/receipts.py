@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, select, update
 
 from ..core import clock
 from ..core.banks import bank_by_bin
@@ -271,9 +271,7 @@ def issue_many(items: list[ToIssue]) -> int:
                     bank_reference=item.bank_reference, actor=None, facts=fact,
                     bank_bin=banks.get(item.bank_account_id), lines=lines),
             })
-    ids = list(db.session.scalars(
-        insert(Receipt.__table__).returning(Receipt.__table__.c.id,
-                                            sort_by_parameter_order=True), receipts))
+    ids = sql.insert_rows(Receipt.__table__, receipts, ("allocation_id",))
     # Parents' confirmations, in the receipts' transaction (see issue()).
     confirm_payments([
         {"id": receipt_id, "school_id": row["school_id"], "invoice_id": row["invoice_id"],

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, any_, bindparam, text
+import functools
+import json
+
+from sqlalchemy import JSON, Boolean, any_, bindparam, text
+from sqlalchemy import insert as core_insert
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
@@ -55,6 +60,42 @@ def insert_for(dialect: str, table):
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     return dialect_insert(table)
+
+
+def insert_rows(table, rows: list[dict], key: tuple[str, ...]) -> list[int]:
+    """INSERT ``rows`` (dicts with the same columns, Python-side defaults included) into
+    ``table`` in the session's transaction; return their ids, in the rows' order.
+
+    On PostgreSQL one ``INSERT ... SELECT FROM unnest(...)`` with one array per column, the
+    same SQL for any number of rows (prepared once, as :class:`in_list` explains); the ids
+    come back with ``key``, columns whose values together differ from row to row, to put
+    them in order. Elsewhere a multi-row INSERT ... RETURNING in parameter order.
+    """
+    if not rows:
+        return []
+    names = tuple(rows[0])
+    missing = [c.name for c in table.c if c.default is not None and c.name not in names
+               and not c.primary_key]
+    if missing:  # a default the database does not know would be silently NULL
+        raise ValueError(f"insert_rows into {table.name}: give {', '.join(missing)}")
+    if db.session.get_bind().dialect.name != "postgresql":
+        return list(db.session.scalars(
+            core_insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+    encoded = {name for name in names if isinstance(table.c[name].type, JSON)}
+    arrays = {name: [json.dumps(row[name]) if name in encoded else row[name] for row in rows]
+              for name in names}
+    ids = {tuple(found[1:]): found[0]
+           for found in db.session.execute(_unnest_insert(table, names, key), arrays)}
+    return [ids[tuple(row[name] for name in key)] for row in rows]
+
+
+@functools.cache
+def _unnest_insert(table, names: tuple[str, ...], key: tuple[str, ...]):
+    dialect = postgresql.dialect()
+    arrays = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])"
+                       for name in names)
+    return text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+                f"RETURNING id, {', '.join(key)}")
 
 
 def commit_without_waiting_for_disk() -> None:
