@@ -54,11 +54,20 @@ def channel_expression(table=BankTransaction):
 
 
 def counts_as_received(table=BankTransaction):
-    """Whether a transaction's money counts as received, as SQL: not set aside, not a
-    duplicate; cash always (a voided receipt's money is taken off by its cash-book entry, so
-    a cash entry voided in full counts for nothing). The authority's totals (the summary
-    triggers, services/summaries.py) follow the same rule."""
-    return ~(table.status.in_(("ignored", "duplicate")) & (table.provider != "cash"))
+    """Whether a transaction's money counts as received, as SQL: processed (not waiting in
+    the match queue, status ``received``, which lasts a fraction of a second), not set aside,
+    not a duplicate; cash always (a voided receipt's money is taken off by its cash-book
+    entry, so a cash entry voided in full counts for nothing). The authority's totals (the
+    summary triggers, services/summaries.py) follow the same rule."""
+    return processed(table) & ~(table.status.in_(("ignored", "duplicate"))
+                                & (table.provider != "cash"))
+
+
+def processed(table=BankTransaction):
+    """Whether a transaction has left the match queue, as SQL. What waits there is in no
+    total yet: counting it at once would make every webhook of a school update the same
+    summary row, one at a time (see the migration e3a1f7c90b25)."""
+    return table.status != "received"
 
 
 def channel_of(provider: str, virtual_account: str | None) -> str | None:

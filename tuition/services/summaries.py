@@ -15,8 +15,10 @@ summary_billed_students / summary_students
     :func:`term_scope` and :func:`year_scope`): each student's live invoices, and the students
     with at least one;
 summary_receipts
-    per school, month of ``occurred_at`` and provider, over incoming transactions: how many,
-    their sum, and the latest ``received_at``.
+    per school, month of ``occurred_at`` and provider, over incoming transactions that left
+    the match queue (status other than ``received``): how many count as money received, their
+    sum, and the latest ``received_at``. A transaction enters when it is processed, so that a
+    webhook's INSERT updates no summary row (services/channels.py).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from ..models import (
     ReceiptSummary,
     StudentCount,
 )
-from .channels import counts_as_received
+from .channels import counts_as_received, processed
 
 #: At most this many differences are listed per table (the count is always given).
 SHOWN_PROBLEMS = 20
@@ -140,7 +142,7 @@ def expected_students():
 def expected_receipts():
     """Money received per school, month and provider, by the rule of services/channels.py
     (set-aside money and duplicates do not count; cash does, less its voided receipts); the
-    latest delivery is over every incoming transaction."""
+    latest delivery is over every incoming transaction that left the match queue."""
     month = month_of(BankTransaction.occurred_at)
     counted = counts_as_received(BankTransaction)
     voided = (
@@ -154,7 +156,8 @@ def expected_receipts():
                .label("amount_vnd"),
                func.max(BankTransaction.received_at).label("last_received_at"))
         .outerjoin(voided, voided.c.transaction_id == BankTransaction.id)
-        .where(BankTransaction.direction == "in", BankTransaction.school_id.is_not(None))
+        .where(BankTransaction.direction == "in", BankTransaction.school_id.is_not(None),
+               processed(BankTransaction))
         .group_by(BankTransaction.school_id, month, BankTransaction.provider)
     )
 
