@@ -39,6 +39,7 @@ import argparse
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -271,6 +272,8 @@ def main() -> int:
     parser.add_argument("--reuse-seed", action="store_true")
     parser.add_argument("--without-summaries", action="store_true",
                         help="drop the triggers that keep the authority's totals (to compare)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="ceiling / webhook rounds (ratios are taken within a round)")
     parser.add_argument("--phases", default="ceiling,alone,one,many,burst,drain",
                         help="comma-separated: ceiling,alone,one,many,burst,drain")
     args = parser.parse_args()
@@ -290,51 +293,58 @@ def main() -> int:
 
     phases = set(args.phases.split(","))
     runs = {}
-    if "ceiling" in phases:
-        runs["ceiling: one-row insert, before"] = ceiling_phase(args)
-    if "alone" in phases:
-        runs["webhooks, no match worker"] = project_phase(args, args.batch, matchers_count=0)
+    # The machine's speed drifts (shared cores, by tens of percent within a minute): the
+    # ceiling and the webhooks are measured in rounds, each a ceiling phase next to the
+    # project's phases, and every ratio is taken within its round.
+    rounds = []
+    for number in range(1, args.rounds + 1):
+        this = {}
+        if "ceiling" in phases:
+            this["ceiling"] = runs[f"ceiling: one-row insert, round {number}"] = \
+                ceiling_phase(args)
+        if "alone" in phases:
+            this["alone"] = runs[f"webhooks, no match worker, round {number}"] = \
+                project_phase(args, args.batch, matchers_count=0)
+        if "many" in phases:
+            this["many"] = runs[f"webhooks, --batch {args.batch}, round {number}"] = \
+                project_phase(args, args.batch)
+        rounds.append(this)
     if "one" in phases:
         runs["webhooks, workers --batch 1"] = project_phase(args, 1)
-    if "many" in phases:
-        runs[f"webhooks, workers --batch {args.batch}"] = project_phase(args, args.batch)
     if "burst" in phases:
         runs[f"10 s burst, --batch {args.batch}"] = project_phase(args, args.batch, seconds=10)
     drains = {}
     if "drain" in phases:
         drains["one by one"] = drain_phase(args, 1)
         drains["in batches"] = drain_phase(args, args.batch)
-    # The machine's speed drifts (shared cores): the ceiling is measured before and after,
-    # and the ratio is taken to their mean.
-    if "ceiling" in phases:
-        runs["ceiling: one-row insert, after"] = ceiling_phase(args)
 
     print(f"\n{os.cpu_count()} CPUs shared by the load generator ({CONNECTIONS} connections), "
           "gunicorn (2 sync workers), 2 match workers and PostgreSQL; every notification pays a "
           "tenth of an invoice")
-    print(f"{'phase':<34} {'requests':>8} {'req/s':>7} {'p99 ms':>7} {'matched/s':>10}")
+    print(f"{'phase':<40} {'requests':>8} {'req/s':>7} {'p99 ms':>7} {'matched/s':>10}")
     for label, run in runs.items():
         matched = f"{run['matched_rate']:>10.0f}" if "matched_rate" in run and \
             "no match" not in label else ""
-        print(f"{label:<34} {run['requests']:>8} {run['rate']:>7.0f} {run['p99']:>7.1f} "
+        print(f"{label:<40} {run['requests']:>8} {run['rate']:>7.0f} {run['p99']:>7.1f} "
               f"{matched}")
     print("\nCPU ms per request, by process group (client = this load generator):")
     for label, run in runs.items():
-        print(f"  {label:<34} {cpu_per_request(run['cpu'], run['requests'])}")
-    ceilings = [run["rate"] for label, run in runs.items() if label.startswith("ceiling")]
-    ceiling = sum(ceilings) / len(ceilings) if ceilings else None
-    many = runs.get(f"webhooks, workers --batch {args.batch}")
-    alone = runs.get("webhooks, no match worker")
+        print(f"  {label:<40} {cpu_per_request(run['cpu'], run['requests'])}")
+    many_matched = [r["many"]["matched_rate"] for r in rounds if "many" in r]
     one = runs.get("webhooks, workers --batch 1")
     burst = runs.get(f"10 s burst, --batch {args.batch}")
-    if ceiling and many:
-        print(f"\nwebhooks / ceiling (mean {ceiling:.0f} req/s): {many['rate'] / ceiling:.2f} "
-              "with 2 match workers (target >= 0.80)")
-    if ceiling and alone:
-        print(f"webhooks / ceiling, no match worker: {alone['rate'] / ceiling:.2f}")
-    if one and many:
-        print("end-to-end matched, batches / one by one: "
-              f"{many['matched_rate'] / one['matched_rate']:.2f}x (target >= 2)")
+    for phase, label in (("many", "with 2 match workers (target >= 0.80)"),
+                         ("alone", "without match workers")):
+        ratios = [r[phase]["rate"] / r["ceiling"]["rate"] for r in rounds
+                  if phase in r and "ceiling" in r]
+        if ratios:
+            print(f"\nwebhooks / ceiling of the same round, {label}: median "
+                  f"{statistics.median(ratios):.2f} (rounds: "
+                  f"{', '.join(f'{r:.2f}' for r in ratios)})", end="")
+    print()
+    if one and many_matched:
+        print("end-to-end matched, batches (median of the rounds) / one by one: "
+              f"{statistics.median(many_matched) / one['matched_rate']:.2f}x (target >= 2)")
     if drains:
         print(f"matching alone (a full queue, 2 workers): {drains['in batches']['rate']:.0f}/s "
               f"in batches against {drains['one by one']['rate']:.0f}/s one by one: "
@@ -351,7 +361,7 @@ def main() -> int:
     for label, run in runs.items():
         if label.startswith("ceiling"):
             continue
-        if run["stored"] != run["accepted"] or (run is not alone and run["waiting"]) \
+        if run["stored"] != run["accepted"] or ("no match" not in label and run["waiting"]) \
                 or not run["ledger"].ok:
             ok = False
             print(f"CHECK FAILED ({label}): stored {run['stored']}, accepted {run['accepted']}, "

@@ -104,12 +104,31 @@ def _latest(dialect: str, r: str, processed_only: bool) -> str:
 
 # --- PostgreSQL: statement-level triggers with transition tables --------------------------
 
-def _postgresql(p: bool):
-    same = ("o.school_id = n.school_id AND o.direction = n.direction "
-            "AND o.amount_vnd = n.amount_vnd AND o.provider = n.provider "
-            "AND o.occurred_at = n.occurred_at")
-    entered = f"NOT {_processed('o.', p)} AND {_processed('n.', p)}"
-    left = f"{_processed('o.', p)} AND NOT {_processed('n.', p)}"
+def _postgresql_insert(p: bool):
+    """What an INSERT adds. Counting only processed rows, a row-level trigger whose WHEN is
+    false for a queued row: a webhook's INSERT then runs no trigger at all (a statement-level
+    trigger would still collect a transition table and run its function for nothing)."""
+    if p:
+        return [
+            """
+CREATE FUNCTION summaries_transactions_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO summary_receipts AS r (school_id, month, provider, transactions, amount_vnd,
+                                     last_received_at)
+  VALUES (NEW.school_id, to_char(NEW.occurred_at, 'YYYY-MM'), NEW.provider,
+          CASE WHEN """ + _counted('NEW.', p) + """ THEN 1 ELSE 0 END,
+          CASE WHEN """ + _counted('NEW.', p) + """ THEN NEW.amount_vnd ELSE 0 END,
+          NEW.received_at)
+  ON CONFLICT (school_id, month, provider) DO UPDATE SET
+    transactions = r.transactions + EXCLUDED.transactions,
+    amount_vnd = r.amount_vnd + EXCLUDED.amount_vnd,
+    last_received_at = GREATEST(r.last_received_at, EXCLUDED.last_received_at);
+  RETURN NULL;
+END $$""",
+            "CREATE TRIGGER trg_summaries_transaction_insert AFTER INSERT ON bank_transactions "
+            "FOR EACH ROW WHEN (NEW.direction = 'in' AND NEW.school_id IS NOT NULL "
+            f"AND {_processed('NEW.', p)}) EXECUTE FUNCTION summaries_transactions_inserted()",
+        ]
     return [
         """
 CREATE FUNCTION summaries_transactions_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -121,7 +140,6 @@ BEGIN
          sum(CASE WHEN """ + _counted('', p) + """ THEN amount_vnd ELSE 0 END),
          max(received_at)
   FROM new_rows WHERE direction = 'in' AND school_id IS NOT NULL
-    AND """ + _processed('', p) + """
   GROUP BY school_id, to_char(occurred_at, 'YYYY-MM'), provider
   ORDER BY 1, 2, 3
   ON CONFLICT (school_id, month, provider) DO UPDATE SET
@@ -133,6 +151,16 @@ END $$""",
         "CREATE TRIGGER trg_summaries_transaction_insert AFTER INSERT ON bank_transactions "
         "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
         "EXECUTE FUNCTION summaries_transactions_inserted()",
+    ]
+
+
+def _postgresql(p: bool):
+    same = ("o.school_id = n.school_id AND o.direction = n.direction "
+            "AND o.amount_vnd = n.amount_vnd AND o.provider = n.provider "
+            "AND o.occurred_at = n.occurred_at")
+    entered = f"NOT {_processed('o.', p)} AND {_processed('n.', p)}"
+    left = f"{_processed('o.', p)} AND NOT {_processed('n.', p)}"
+    return _postgresql_insert(p) + [
         # A change of what the totals read (not only the status): taken out and put back.
         """
 CREATE FUNCTION summaries_transaction_changed() RETURNS trigger LANGUAGE plpgsql AS $$

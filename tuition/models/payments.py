@@ -54,6 +54,11 @@ class BankTransaction(db.Model):
         # A statement line without the bank's reference and an aggregator's notification of
         # the same transfer share account, amount and day: found through this index.
         Index("ix_bank_transactions_account_amount", "account_number", "amount_vnd"),
+        # Statement lines without the bank's reference, which a notification of the same
+        # transfer is looked for among (services/payments.first_twin).
+        Index("ix_bank_transactions_statement_twins", "account_number", "amount_vnd",
+              postgresql_where=text("provider = 'statement' AND bank_reference IS NULL"),
+              sqlite_where=text("provider = 'statement' AND bank_reference IS NULL")),
         # The same transfer seen through two channels (webhook and statement, or two
         # aggregators) carries the bank's own reference: it is one transaction.
         Index(

@@ -83,9 +83,7 @@ _ROWS = (
            BankTransaction.provider, BankTransaction.provider_txn_id,
            BankTransaction.bank_reference, BankTransaction.virtual_account,
            BankTransaction.payer_name, BankTransaction.bank_name, School.payment_prefix,
-           select(payments._TWIN.c.id).where(
-               payments._twin_condition(BankTransaction, payments._TWIN))
-           .limit(1).scalar_subquery().label("twin_id"))
+           payments.first_twin(BankTransaction).label("twin_id"))
     .outerjoin(School, School.id == BankTransaction.school_id)
     .where(sql.in_list(BankTransaction.id, "ids"))
     .order_by(BankTransaction.id)

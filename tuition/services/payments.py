@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, timedelta
 
 from flask import current_app
-from sqlalchemy import Row, and_, bindparam, func, or_, select
+from sqlalchemy import Row, and_, bindparam, func, literal_column, or_, select
 
 from ..core import clock, matching
 from ..core.invoice_state import transition
@@ -299,20 +299,48 @@ def _settle_credit_of(txn: BankTransaction, actor: User | None = None) -> None:
         credits.settle(students, actor=actor)
 
 
+_NOTIFIED = ("sepay", "casso")
+
+
 def _twin_condition(txn, other):
     """``other`` may be ``txn`` seen through another channel: same account, direction, amount
     and day, one of the two a statement line without the bank's reference and the other an
     aggregator's notification (lines with a reference are tied by it, see the unique index)."""
-    notified = ("sepay", "casso")
+    return or_(_statement_twin(txn, other), _notified_twin(txn, other))
+
+
+def _same_transfer(txn, other):
     return and_(
         other.c.account_number == txn.account_number, other.c.direction == txn.direction,
         other.c.amount_vnd == txn.amount_vnd, other.c.id != txn.id,
         other.c.status != "duplicate",
-        func.date(other.c.occurred_at) == func.date(txn.occurred_at),
-        or_(and_(txn.provider == "statement", txn.bank_reference.is_(None),
-                 other.c.provider.in_(notified)),
-            and_(txn.provider.in_(notified), other.c.provider == "statement",
-                 other.c.bank_reference.is_(None))))
+        func.date(other.c.occurred_at) == func.date(txn.occurred_at))
+
+
+def _statement_twin(txn, other):
+    """``txn`` is a notification and ``other`` a statement line without a reference. Written
+    out on its own (not inside an OR) so that the partial index of such lines serves it: one
+    account receives the same amount from many parents, and the general index would visit
+    every one of their transfers."""
+    # The provider written into the SQL, not bound: a prepared statement's generic plan can
+    # use a partial index only if its condition is there to read.
+    return and_(other.c.provider == literal_column("'statement'"),
+                other.c.bank_reference.is_(None), txn.provider.in_(_NOTIFIED),
+                _same_transfer(txn, other))
+
+
+def _notified_twin(txn, other):
+    """``txn`` is a statement line without a reference and ``other`` a notification."""
+    return and_(txn.provider == "statement", txn.bank_reference.is_(None),
+                other.c.provider.in_(_NOTIFIED), _same_transfer(txn, other))
+
+
+def first_twin(txn):
+    """The first transaction that may be ``txn`` seen through another channel, as a scalar
+    subquery (NULL if none). ``txn`` is one or the other kind, so at most one half finds it."""
+    return func.coalesce(
+        select(func.min(_TWIN.c.id)).where(_statement_twin(txn, _TWIN)).scalar_subquery(),
+        select(func.min(_TWIN.c.id)).where(_notified_twin(txn, _TWIN)).scalar_subquery())
 
 
 _TWIN = BankTransaction.__table__.alias("twin")
@@ -368,9 +396,7 @@ def mark_duplicate(actor: User, txn: BankTransaction, *, of: int, reason: str
 # Built once, like the other statements every notification runs: building them per call
 # costs more Python than running them.
 _LOCK_FOR_MATCHING = (
-    select(BankTransaction, School.payment_prefix,
-           select(func.min(_TWIN.c.id)).where(_twin_condition(BankTransaction, _TWIN))
-           .scalar_subquery())
+    select(BankTransaction, School.payment_prefix, first_twin(BankTransaction))
     .outerjoin(School, School.id == BankTransaction.school_id)
     .where(BankTransaction.id == bindparam("id"))
     .with_for_update(of=BankTransaction)
