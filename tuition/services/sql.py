@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, any_, bindparam, text
+from sqlalchemy import Boolean, any_, bindparam, text
 from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -66,10 +67,12 @@ def insert_rows(table, rows: list[dict], key: tuple[str, ...]) -> list[int]:
     """INSERT ``rows`` (dicts with the same columns, Python-side defaults included) into
     ``table`` in the session's transaction; return their ids, in the rows' order.
 
-    On PostgreSQL one ``INSERT ... SELECT FROM unnest(...)`` with one array per column, the
-    same SQL for any number of rows (prepared once, as :class:`in_list` explains); the ids
-    come back with ``key``, columns whose values together differ from row to row, to put
-    them in order. Elsewhere a multi-row INSERT ... RETURNING in parameter order.
+    On PostgreSQL one ``INSERT ... SELECT FROM json_to_recordset(:rows)``: the rows travel
+    as one JSON document (one parameter, serialised in C; arrays of text would be escaped
+    element by element in Python), and the SQL is the same for any number of rows (prepared
+    once, as :class:`in_list` explains). The ids come back with ``key``, columns whose values
+    together differ from row to row, to put them in order. Elsewhere a multi-row INSERT ...
+    RETURNING in parameter order.
     """
     if not rows:
         return []
@@ -81,20 +84,26 @@ def insert_rows(table, rows: list[dict], key: tuple[str, ...]) -> list[int]:
     if db.session.get_bind().dialect.name != "postgresql":
         return list(db.session.scalars(
             core_insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
-    encoded = {name for name in names if isinstance(table.c[name].type, JSON)}
-    arrays = {name: [json.dumps(row[name]) if name in encoded else row[name] for row in rows]
-              for name in names}
-    ids = {tuple(found[1:]): found[0]
-           for found in db.session.execute(_unnest_insert(table, names, key), arrays)}
+    document = json.dumps(rows, default=_json_value, ensure_ascii=False)
+    ids = {tuple(found[1:]): found[0] for found in db.session.execute(
+        _recordset_insert(table, names, key), {"rows": document})}
     return [ids[tuple(row[name] for name in key)] for row in rows]
 
 
+def _json_value(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"insert_rows cannot send {type(value).__name__}")
+
+
 @functools.cache
-def _unnest_insert(table, names: tuple[str, ...], key: tuple[str, ...]):
+def _recordset_insert(table, names: tuple[str, ...], key: tuple[str, ...]):
     dialect = postgresql.dialect()
-    arrays = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])"
-                       for name in names)
-    return text(f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
+    columns = ", ".join(f"{name} {table.c[name].type.compile(dialect=dialect)}"
+                        for name in names)
+    listed = ", ".join(names)
+    return text(f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM "
+                f"json_to_recordset(CAST(:rows AS json)) AS given({columns}) "
                 f"RETURNING id, {', '.join(key)}")
 
 
