@@ -164,3 +164,33 @@ def test_what_the_fast_path_does_not_take_goes_to_the_flask_view(
     assert send_sepay(client, sepay_body(billed.codes["HS002"], 500_000)).status_code == 200
     assert flask_views_called == ["webhooks.sepay"] * 3
     assert {p["status"] for p in payments_of(billed)} == {"received", "matched"}
+
+
+def test_a_remembered_account_costs_one_statement_and_a_changed_key_is_refused(
+        app, client, billed, queue_mode, flask_views_called):
+    from sqlalchemy import event
+
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement.split()[0].upper())
+
+    assert send_sepay(client, sepay_body(billed.codes["HS001"], 100_000)).status_code == 200
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert send_sepay(client, sepay_body(billed.codes["HS002"], 100_000)).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert statements == ["INSERT"]  # no lookup of the account: it was remembered
+    assert flask_views_called == []
+    # The key is rotated (in another worker, say): this worker still remembers the old one.
+    account = schools.get_school("LQD").bank_accounts[0]
+    account.sepay_api_key = "a-new-key-0123456789-0123456789"
+    db.session.commit()
+    old = send_sepay(client, sepay_body(billed.codes["HS003"], 100_000))
+    assert old.status_code == 401
+    assert flask_views_called == ["webhooks.sepay"]  # the view, reading afresh, refused it
+    new = send_sepay(client, sepay_body(billed.codes["HS003"], 100_000),
+                     key="a-new-key-0123456789-0123456789")
+    assert new.status_code == 200
+    assert db.session.query(BankTransaction).count() == 3

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, timedelta
 
 from flask import current_app
-from sqlalchemy import Row, and_, bindparam, func, literal_column, or_, select
+from sqlalchemy import Row, and_, bindparam, exists, func, literal_column, or_, select
 
 from ..core import clock, matching
 from ..core.invoice_state import transition
@@ -123,31 +123,49 @@ _ACCOUNTS_BY_NUMBER = (
 _LOOK_UP = object()
 
 
+_STORED_COLUMNS = (
+    "provider", "provider_txn_id", "school_id", "bank_account_id", "account_number",
+    "direction", "amount_vnd", "memo", "bank_reference", "occurred_at", "payer_account",
+    "payer_name", "bank_name", "raw", "status", "virtual_account", "status_reason")
+
+
 @functools.cache
-def _store_statement(dialect: str):
+def _store_statement(dialect: str, key_field: str | None = None):
     """INSERT ... ON CONFLICT DO NOTHING RETURNING id, built once per engine kind (building it
-    per notification costs more Python than running it)."""
+    per notification costs more Python than running it).
+
+    With ``key_field``, INSERT ... SELECT ... WHERE the receiving account still has the key
+    ``:signing_key`` in that column, its school and its number ``:number``: for a caller that
+    authenticated with an account read earlier (web/fast_webhooks.py keeps them), so that a
+    key changed meanwhile is never honoured.
+    """
     table = BankTransaction.__table__
-    columns = ("provider", "provider_txn_id", "school_id", "bank_account_id", "account_number",
-               "direction", "amount_vnd", "memo", "bank_reference", "occurred_at",
-               "payer_account", "payer_name", "bank_name", "raw", "status", "virtual_account",
-               "status_reason")
-    return (
-        sql.insert_for(dialect, table)
-        .values({**{name: bindparam(name, type_=table.c[name].type) for name in columns},
-                 "received_at": func.now()})
-        # Any unique key may conflict: the provider's id, or the bank's reference.
-        .on_conflict_do_nothing()
-        .returning(table.c.id)
-    )
+    values = {**{name: bindparam(name, type_=table.c[name].type) for name in _STORED_COLUMNS},
+              "received_at": func.now()}
+    insert = sql.insert_for(dialect, table)
+    if key_field is None:
+        insert = insert.values(values)
+    else:
+        accounts = BankAccount.__table__
+        still = exists().where(
+            accounts.c.id == bindparam("bank_account_id"),
+            accounts.c.school_id == bindparam("school_id"),
+            accounts.c.account_number == bindparam("number"),
+            accounts.c[key_field] == bindparam("signing_key", type_=accounts.c[key_field].type))
+        insert = insert.from_select(list(values), select(*values.values()).where(still))
+    # Any unique key may conflict: the provider's id, or the bank's reference.
+    return insert.on_conflict_do_nothing().returning(table.c.id)
 
 
 def insert_new(connection, notification: BankNotification, raw: str | bytes,
-               account) -> int | None:
+               account, *, signed_with: tuple[str, str] | None = None) -> int | None:
     """INSERT the notification on ``connection`` unless a unique key says it is stored;
     return the new row's id, or None for a repeat (nothing written). Does not commit.
 
     ``account``: the receiving account (anything with ``id`` and ``school_id``) or None.
+    ``signed_with``: (key column, key) that authenticated it, if ``account`` may be out of
+    date: then nothing is written (None) unless the account still has that key, school and
+    number.
     """
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
@@ -171,7 +189,12 @@ def insert_new(connection, notification: BankNotification, raw: str | bytes,
         "status_reason": "cleaned_input" if notification.cleaned else None,
         "virtual_account": notification.virtual_account,
     }
-    return connection.execute(_store_statement(connection.dialect.name), values).scalar()
+    if signed_with is None:
+        return connection.execute(_store_statement(connection.dialect.name), values).scalar()
+    key_field, key = signed_with
+    values.update(signing_key=key, number=notification.account_number.strip().upper())
+    return connection.execute(_store_statement(connection.dialect.name, key_field),
+                              values).scalar()
 
 
 def store(notification: BankNotification, raw: str | bytes, *,

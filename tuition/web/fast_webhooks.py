@@ -17,6 +17,12 @@ conflicting repeat, a body without a length or over the limit, match-in-request 
 of any kind) is handed to the Flask view with its body untouched, which answers as it always
 has: only the common case is fast, and the answers are the same (tests/test_fast_webhooks.py
 compares them).
+
+Each worker remembers the receiving accounts of the numbers it stored notifications for, so
+that the next notification makes one statement, the INSERT. That INSERT stores nothing unless
+the account still has the key that signed (and its school and number): a key rotated or
+revoked meanwhile is never honoured, the worker forgets the account, and the Flask view,
+reading the database afresh, answers 401.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from . import security, webhooks
 log = logging.getLogger(__name__)
 
 _PREFIX = "/webhooks/"
+#: Account numbers whose accounts a worker remembers (a province's schools fit).
+_ACCOUNTS_REMEMBERED = 20_000
 #: What the Flask view's ``jsonify({"success": True})`` sends.
 _SUCCESS = json.dumps({"success": True}, separators=(",", ":")).encode() + b"\n"
 
@@ -45,6 +53,9 @@ class FastWebhooks:
         self.wsgi_app = wsgi_app
         self._engine = None
         self._headers: dict[bool, list[tuple[str, str]]] = {}
+        #: Receiving accounts by number, as read when a notification for it was stored:
+        #: the next one needs no lookup (see _store).
+        self._accounts: dict[str, tuple] = {}
 
     def __call__(self, environ, start_response):
         provider = self._provider(environ)
@@ -94,18 +105,35 @@ class FastWebhooks:
         def verify(body: bytes, keys: list[str]) -> bool:
             return provider.signed(body, keys, header)
 
+        number = notification.account_number.strip().upper()
         with self._database().connect() as connection:
-            candidates = payments.receiving_accounts(
-                notification.account_number, connection,
-                cache_seconds=self.app.config.get("ACCOUNT_CACHE_SECONDS") or 0)
+            candidates = self._accounts.get(number)
+            remembered = candidates is not None
+            if not remembered:
+                candidates = payments.receiving_accounts(
+                    number, connection,
+                    cache_seconds=self.app.config.get("ACCOUNT_CACHE_SECONDS") or 0)
             signed = webhooks.own_key_signers(raw, candidates, provider.key_field, verify)
-            if len(signed) != 1:
+            new_id = None
+            if len(signed) == 1:
+                account = signed[0]
+                # A remembered account may have changed since: the INSERT then checks that
+                # it still has the key that signed, its school and its number.
+                new_id = payments.insert_new(
+                    connection, notification, raw, account,
+                    signed_with=(provider.key_field, getattr(account, provider.key_field))
+                    if remembered else None)
+            if new_id is None:
+                # Unsigned, a repeat, or an account that changed: the view decides, on what
+                # the database says now.
                 connection.rollback()
-                return False
-            if payments.insert_new(connection, notification, raw, signed[0]) is None:
-                connection.rollback()  # a repeat: the view tells a retry from a conflict
+                self._accounts.pop(number, None)
                 return False
             connection.commit()
+        if not remembered:
+            if len(self._accounts) >= _ACCOUNTS_REMEMBERED:
+                self._accounts.clear()
+            self._accounts[number] = candidates
         return True
 
     def _database(self):
