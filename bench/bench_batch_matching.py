@@ -6,6 +6,7 @@ Run from the repository root (PostgreSQL on 127.0.0.1:5432, trust auth)::
 
     .venv/bin/python bench/bench_batch_matching.py              # loads the school once (slow)
     .venv/bin/python bench/bench_batch_matching.py --reuse-seed # copies the loaded database
+    .venv/bin/python bench/bench_batch_matching.py --reuse-seed --phases ceiling,many
     BENCH_GATHER="--gather 0" .venv/bin/python bench/bench_batch_matching.py --reuse-seed
                                                                 # workers' options, to compare
 
@@ -15,20 +16,25 @@ every notification pays a tenth of an open invoice (ten notifications per invoic
 matcher meets the same invoice again and again). Phases, each on a fresh copy of the loaded
 database (the demo school with 2,000 students and about 6,700 open invoices):
 
-1. ceiling: ``bench/ceiling_app.py`` (one INSERT and commit per request, same Flask,
-   SQLAlchemy, psycopg and gunicorn) takes ``--requests`` bodies; measured first and again
-   last, since a shared machine's speed drifts, and the ratio is taken to the mean;
-2. project, no match worker: the webhook alone (queue mode, nothing matches meanwhile);
-3. project, one by one: tuition's webhook in queue mode takes the same number of
-   notifications while 2 match workers run with ``--batch 1`` (one notification per
-   transaction, what matching did before batches); end-to-end throughput = notifications /
-   (first request -> queue empty);
-4. project, batches: the same with ``--batch`` (default 200);
-5. burst: with batches, load for 10 s, then the time until the queue is empty;
-6. matching alone: the queue filled with no match worker, then emptied by 2 workers, one by
-   one and in batches (their capacity, which the end-to-end figure hides once batches keep
-   up with the webhooks).
+1. rounds (``--rounds``, 3): a shared machine's speed drifts by tens of percent within a
+   minute, so the ceiling and the project are measured side by side, round after round, and
+   each ratio is taken within its round (the median and every round are printed):
 
+   * ceiling: ``bench/ceiling_app.py`` (one INSERT and commit per request, same Flask,
+     SQLAlchemy, psycopg and gunicorn) takes ``--requests`` bodies;
+   * project, no match worker (``alone``): the webhook alone, in queue mode;
+   * project, batches (``many``): tuition's webhook in queue mode takes the same number of
+     notifications while 2 match workers run with ``--batch`` (default 200); end-to-end
+     throughput = notifications / (first request -> queue empty);
+2. one by one (``one``): the same with ``--batch 1`` (one notification per transaction, what
+   matching did before batches);
+3. burst: with batches, load for 10 s, then the time until the queue is empty;
+4. matching alone (``drain``): the queue filled with no match worker, then emptied by 2
+   workers, one by one and in batches (their capacity, which the end-to-end figure hides once
+   batches keep up with the webhooks).
+
+For every phase it prints the CPU time per request of each process group (this load
+generator, gunicorn, the match workers, every PostgreSQL process): where the time goes.
 It checks that every accepted notification was stored and matched and that the ledger
 verifies; exit 1 if not. The figures are for the whole stack on this machine's cores.
 """
