@@ -77,6 +77,7 @@ def _reset_schema() -> None:
 def _clean_tables(app):
     yield
     limiter.reset()
+    app.extensions["fast_webhooks"].forget()  # the accounts it remembers are deleted below
     with app.app_context():
         db.session.rollback()
         db.session.remove()
@@ -133,6 +134,15 @@ def ctx(app):
     with app.app_context():
         yield
         db.session.rollback()
+
+
+@pytest.fixture
+def queue_mode(app):
+    """Webhooks only store (durably) and answer; match workers match (MATCH_IN_REQUEST off)."""
+    app.config["MATCH_IN_REQUEST"] = False
+    yield
+    app.config["MATCH_IN_REQUEST"] = True
+    app.config["FAST_WEBHOOKS"] = True
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import threading
 
-import pytest
 from sqlalchemy import func, select
 
 from tests.helpers import KEY, send_sepay, sepay_body
@@ -15,13 +14,6 @@ from tuition.models import Allocation, BankTransaction, Invoice, Receipt, Studen
 from tuition.services import batch_matching, ledger, payments, schools, summaries
 
 STUDENTS = 12
-
-
-@pytest.fixture
-def queue_mode(app):
-    app.config["MATCH_IN_REQUEST"] = False
-    yield
-    app.config["MATCH_IN_REQUEST"] = True
 
 
 def make_billed_school(make_school, api, make_user, code: str, prefix: str, account: str):

@@ -16,14 +16,6 @@ from tuition.services import schools
 
 
 @pytest.fixture
-def queue_mode(app):
-    app.config["MATCH_IN_REQUEST"] = False
-    yield
-    app.config["MATCH_IN_REQUEST"] = True
-    app.config["FAST_WEBHOOKS"] = True
-
-
-@pytest.fixture
 def flask_views_called(app):
     """The names of the webhooks' Flask views called during the test, in order (the views
     themselves still answer)."""

@@ -5,20 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import update
 
 from tests.helpers import assert_ledger_ok, invoice, payments_of, send_sepay, sepay_body
 from tuition.extensions import db
 from tuition.models import Allocation, AuditEvent, BankTransaction, Receipt
 from tuition.services import payments, schools, users
-
-
-@pytest.fixture
-def queue_mode(app):
-    app.config["MATCH_IN_REQUEST"] = False
-    yield
-    app.config["MATCH_IN_REQUEST"] = True
 
 
 def test_webhook_stores_and_the_worker_matches(client, billed, runner, queue_mode):

@@ -45,3 +45,16 @@ def test_in_list_matches_any_of_the_list(ctx):
     assert list(db.session.scalars(statement, {"ids": [ids[1], ids[3]]})) == ["s1", "s3"]
     assert list(db.session.scalars(statement, {"ids": ids})) == [f"s{n}" for n in range(5)]
     assert list(db.session.scalars(statement, {"ids": []})) == []
+
+
+def test_update_rows_sets_each_row_its_own_values(ctx):
+    ids = sql.insert_rows(AuditEvent.__table__, [
+        {"action": "t", "subject": f"s{n}", "details": {}, "created_at": datetime.now(UTC)}
+        for n in range(3)], ("subject",))
+    sql.update_rows(AuditEvent.__table__, [
+        {"id": ids[2], "action": "hai", "details": {"tên": "Bình"}},
+        {"id": ids[0], "action": "không", "details": {}}])
+    db.session.commit()
+    assert [(e.action, e.details) for e in db.session.scalars(
+        select(AuditEvent).order_by(AuditEvent.id))] == [
+        ("không", {}), ("t", {}), ("hai", {"tên": "Bình"})]

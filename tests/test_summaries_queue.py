@@ -6,20 +6,12 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from sqlalchemy import select, text
 
 from tests.helpers import send_sepay, sepay_body
 from tuition.extensions import db
 from tuition.models import ReceiptSummary
 from tuition.services import batch_matching, payments, schools, summaries
-
-
-@pytest.fixture
-def queue_mode(app):
-    app.config["MATCH_IN_REQUEST"] = False
-    yield
-    app.config["MATCH_IN_REQUEST"] = True
 
 
 def totals() -> tuple[int, int]:

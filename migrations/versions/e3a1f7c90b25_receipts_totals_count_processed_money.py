@@ -34,6 +34,23 @@ _SQLITE_TRIGGERS = ('trg_summaries_transaction_insert', 'trg_summaries_transacti
                     'trg_summaries_transaction_delete', 'trg_summaries_transaction_status')
 
 
+#: Adds a row's counts to its summary row (the latest delivery only ever grows here).
+_PG_ADD = (
+    "ON CONFLICT (school_id, month, provider) DO UPDATE SET "
+    "transactions = r.transactions + EXCLUDED.transactions, "
+    "amount_vnd = r.amount_vnd + EXCLUDED.amount_vnd, "
+    "last_received_at = GREATEST(r.last_received_at, EXCLUDED.last_received_at)"
+)
+_SQLITE_ADD = (
+    "ON CONFLICT (school_id, month, provider) DO UPDATE SET "
+    "transactions = transactions + excluded.transactions, "
+    "amount_vnd = amount_vnd + excluded.amount_vnd, "
+    "last_received_at = CASE WHEN excluded.last_received_at IS NOT NULL "
+    "AND (last_received_at IS NULL OR excluded.last_received_at > last_received_at) "
+    "THEN excluded.last_received_at ELSE last_received_at END"
+)
+
+
 def upgrade():
     _replace(processed_only=True)
 
@@ -119,10 +136,7 @@ BEGIN
           CASE WHEN """ + _counted('NEW.', p) + """ THEN 1 ELSE 0 END,
           CASE WHEN """ + _counted('NEW.', p) + """ THEN NEW.amount_vnd ELSE 0 END,
           NEW.received_at)
-  ON CONFLICT (school_id, month, provider) DO UPDATE SET
-    transactions = r.transactions + EXCLUDED.transactions,
-    amount_vnd = r.amount_vnd + EXCLUDED.amount_vnd,
-    last_received_at = GREATEST(r.last_received_at, EXCLUDED.last_received_at);
+  """ + _PG_ADD + """;
   RETURN NULL;
 END $$""",
             "CREATE TRIGGER trg_summaries_transaction_insert AFTER INSERT ON bank_transactions "
@@ -142,10 +156,7 @@ BEGIN
   FROM new_rows WHERE direction = 'in' AND school_id IS NOT NULL
   GROUP BY school_id, to_char(occurred_at, 'YYYY-MM'), provider
   ORDER BY 1, 2, 3
-  ON CONFLICT (school_id, month, provider) DO UPDATE SET
-    transactions = r.transactions + EXCLUDED.transactions,
-    amount_vnd = r.amount_vnd + EXCLUDED.amount_vnd,
-    last_received_at = GREATEST(r.last_received_at, EXCLUDED.last_received_at);
+  """ + _PG_ADD + """;
   RETURN NULL;
 END $$""",
         "CREATE TRIGGER trg_summaries_transaction_insert AFTER INSERT ON bank_transactions "
@@ -181,10 +192,7 @@ BEGIN
               CASE WHEN """ + _counted('NEW.', p) + """ THEN 1 ELSE 0 END,
               CASE WHEN """ + _counted('NEW.', p) + """ THEN NEW.amount_vnd ELSE 0 END,
               NEW.received_at)
-      ON CONFLICT (school_id, month, provider) DO UPDATE SET
-        transactions = r.transactions + EXCLUDED.transactions,
-        amount_vnd = r.amount_vnd + EXCLUDED.amount_vnd,
-        last_received_at = GREATEST(r.last_received_at, EXCLUDED.last_received_at);
+      """ + _PG_ADD + """;
     END IF;
   END IF;
   RETURN NULL;
@@ -215,10 +223,7 @@ BEGIN
          OR (""" + entered + """))
   GROUP BY 1, 2, 3
   ORDER BY 1, 2, 3
-  ON CONFLICT (school_id, month, provider) DO UPDATE SET
-    transactions = r.transactions + EXCLUDED.transactions,
-    amount_vnd = r.amount_vnd + EXCLUDED.amount_vnd,
-    last_received_at = GREATEST(r.last_received_at, EXCLUDED.last_received_at);
+  """ + _PG_ADD + """;
   UPDATE summary_receipts AS r SET last_received_at = """ + _latest('postgresql', 'r.', p)
         .replace("to_char(r.occurred_at, 'YYYY-MM')", "r.month") + """
   FROM (SELECT DISTINCT n.school_id, to_char(n.occurred_at, 'YYYY-MM') AS month, n.provider
@@ -244,12 +249,7 @@ def _sqlite_add(r: str, condition: str, p: bool) -> str:
         f"CASE WHEN {_counted(r + '.', p)} THEN 1 ELSE 0 END, "
         f"CASE WHEN {_counted(r + '.', p)} THEN {r}.amount_vnd ELSE 0 END, "
         f"{r}.received_at WHERE {condition} AND {_processed(r + '.', p)} "
-        "ON CONFLICT (school_id, month, provider) DO UPDATE SET "
-        "transactions = transactions + excluded.transactions, "
-        "amount_vnd = amount_vnd + excluded.amount_vnd, "
-        "last_received_at = CASE WHEN last_received_at IS NULL "
-        "OR excluded.last_received_at > last_received_at "
-        "THEN excluded.last_received_at ELSE last_received_at END;"
+        + _SQLITE_ADD + ";"
     )
 
 
@@ -297,12 +297,7 @@ def _sqlite(p: bool):
         f"CASE WHEN ({counted_old}) = ({counted_new}) THEN 0 WHEN {counted_new} "
         "THEN NEW.amount_vnd ELSE -NEW.amount_vnd END, "
         f"CASE WHEN {entered} THEN NEW.received_at END "
-        "ON CONFLICT (school_id, month, provider) DO UPDATE SET "
-        "transactions = transactions + excluded.transactions, "
-        "amount_vnd = amount_vnd + excluded.amount_vnd, "
-        "last_received_at = CASE WHEN excluded.last_received_at IS NOT NULL "
-        "AND (last_received_at IS NULL OR excluded.last_received_at > last_received_at) "
-        "THEN excluded.last_received_at ELSE last_received_at END; "
+        + _SQLITE_ADD + "; "
         f"UPDATE summary_receipts SET last_received_at = {_latest('sqlite', 'NEW.', p)} "
         f"WHERE {left} AND school_id = NEW.school_id "
         "AND month = substr(NEW.occurred_at, 1, 7) AND provider = NEW.provider; END",

@@ -21,10 +21,9 @@ carried from one notification to the next in memory:
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, select
 
 from ..core import clock, matching
 from ..core.invoice_state import status_for
@@ -110,46 +109,6 @@ _LOCK_INVOICES = (
     .where(sql.in_list(Invoice.code, "codes"))
     .order_by(Invoice.id).with_for_update()
 )
-_SET_INVOICE = (
-    update(Invoice.__table__).where(Invoice.__table__.c.id == bindparam("b_id"))
-    .values(paid_vnd=bindparam("b_paid"), status=bindparam("b_status"))
-)
-_SET_STATUS = (
-    update(BankTransaction.__table__)
-    .where(BankTransaction.__table__.c.id == bindparam("b_id"))
-    .values(status=bindparam("b_status"), status_reason=bindparam("b_reason"))
-)
-#: The column each bind name of _SET_INVOICE and _SET_STATUS sets, and its array type.
-_SETS = {"b_paid": ("paid_vnd", "bigint[]"), "b_status": ("status", "text[]"),
-         "b_reason": ("status_reason", "text[]")}
-
-
-def _update_rows(statement, rows: list[dict]) -> None:
-    """Run ``statement`` (an UPDATE of one row by ``b_id``) for every row of ``rows``.
-
-    On PostgreSQL as one ``UPDATE ... FROM unnest(...)`` with one array per column: the
-    statement-level triggers that keep the authority's totals then run once per batch instead
-    of once per row, and the SQL text is the same for every batch (prepared once; a VALUES
-    list would be new text, compiled and parsed again, at every batch). The rows are
-    already locked (claimed notifications, invoices locked in id order). SQLite (one writer
-    at a time) runs the statement per row.
-    """
-    if db.session.get_bind().dialect.name != "postgresql":
-        db.session.execute(statement, rows)
-        return
-    binds = tuple(name for name in rows[0] if name != "b_id")
-    db.session.execute(_unnest_update(statement.table.name, binds),
-                       {name: [row[name] for row in rows] for name in ("b_id", *binds)})
-
-
-@functools.cache
-def _unnest_update(table: str, binds: tuple[str, ...]):
-    arrays = ", ".join(f"CAST(:{b} AS {_SETS[b][1]})" for b in binds)
-    sets = ", ".join(f"{_SETS[b][0]} = given.{b}" for b in binds)
-    return text(f"UPDATE {table} SET {sets} FROM unnest(CAST(:b_id AS integer[]), {arrays}) "
-                f"AS given(b_id, {', '.join(binds)}) WHERE {table}.id = given.b_id")
-
-
 def match_pending(limit: int = BATCH) -> BatchResult:
     """Claim and match up to ``limit`` stored notifications; the caller commits once."""
     return match(claim(limit))
@@ -239,7 +198,7 @@ class _Writes:
         self.invoices[invoice.id] = invoice
 
     def status(self, txn_id: int, status: str, reason: str) -> None:
-        self.statuses.append({"b_id": txn_id, "b_status": status, "b_reason": reason})
+        self.statuses.append({"id": txn_id, "status": status, "status_reason": reason})
 
     def write(self) -> int:
         """Write what is pending, set-wise; returns the receipts issued."""
@@ -250,8 +209,8 @@ class _Writes:
             ids = sql.insert_rows(Allocation.__table__, [
                 {**values, "created_at": now} for values, _row, _inv in self.allocations],
                 ("transaction_id", "invoice_id"))
-            _update_rows(_SET_INVOICE, [
-                {"b_id": inv.id, "b_paid": inv.paid_vnd, "b_status": inv.status}
+            sql.update_rows(Invoice.__table__, [
+                {"id": inv.id, "paid_vnd": inv.paid_vnd, "status": inv.status}
                 for inv in self.invoices.values()])
             issued = receipts.issue_many([
                 receipts.ToIssue(
@@ -265,6 +224,6 @@ class _Writes:
                 for allocation_id, (values, row, inv) in zip(ids, self.allocations,
                                                              strict=True)])
         if self.statuses:
-            _update_rows(_SET_STATUS, self.statuses)
+            sql.update_rows(BankTransaction.__table__, self.statuses)
         self.allocations, self.statuses, self.invoices = [], [], {}
         return issued

@@ -70,8 +70,7 @@ def account_for(account_number: str) -> BankAccount | None:
     return found[0] if len(found) == 1 else None
 
 
-def receiving_accounts(account_number: str, connection=None,
-                       cache_seconds: float | None = None) -> tuple[Row, ...]:
+def receiving_accounts(account_number: str) -> tuple[Row, ...]:
     """The accounts a notification may be for, by the number it names: ``id``, ``school_id``,
     ``bin``, the webhook keys and ``uses_deployment_key``, as plain rows (usually one).
 
@@ -81,24 +80,25 @@ def receiving_accounts(account_number: str, connection=None,
     Rows rather than :class:`BankAccount` objects: the webhook commits between authenticating
     and matching, and a commit expires ORM objects, so using one afterwards would load it
     again. With ``ACCOUNT_CACHE_SECONDS`` set, rows are kept that long in this process (a
-    changed key then takes effect in the other workers within that time). ``connection``
-    (the session's by default) and ``cache_seconds`` (the setting by default) are for a
-    caller outside Flask's application context (web/fast_webhooks.py).
+    changed key then takes effect in the other workers within that time).
     """
     number = account_number.strip().upper()
-    ttl = (current_app.config.get("ACCOUNT_CACHE_SECONDS") if cache_seconds is None
-           else cache_seconds) or 0
+    ttl = current_app.config.get("ACCOUNT_CACHE_SECONDS") or 0
     if ttl:
         hit = _account_cache.get(number)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-    # Core on the session's connection: this runs on every notification, and the ORM layer
-    # would add about a millisecond of Python per call for nothing.
-    connection = connection if connection is not None else db.session.connection()
-    rows = tuple(connection.execute(_ACCOUNTS_BY_NUMBER, {"number": number}).all())
+    rows = accounts_by_number(db.session.connection(), number)
     if ttl:
         _account_cache[number] = (time.monotonic() + ttl, rows)
     return rows
+
+
+def accounts_by_number(connection, number: str) -> tuple[Row, ...]:
+    """:func:`receiving_accounts` read now on ``connection``, for a normalised ``number``."""
+    # Core: this runs on every notification, and the ORM layer would add about a millisecond
+    # of Python per call for nothing.
+    return tuple(connection.execute(_ACCOUNTS_BY_NUMBER, {"number": number}).all())
 
 
 #: Receiving accounts by number, with when each entry expires (see ACCOUNT_CACHE_SECONDS).

@@ -6,7 +6,7 @@ import functools
 import json
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, any_, bindparam, text
+from sqlalchemy import Boolean, any_, bindparam, text, update
 from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -84,27 +84,65 @@ def insert_rows(table, rows: list[dict], key: tuple[str, ...]) -> list[int]:
     if db.session.get_bind().dialect.name != "postgresql":
         return list(db.session.scalars(
             core_insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
-    document = json.dumps(rows, default=_json_value, ensure_ascii=False)
     ids = {tuple(found[1:]): found[0] for found in db.session.execute(
-        _recordset_insert(table, names, key), {"rows": document})}
+        _recordset_insert(table, names, key), {"rows": _document(rows)})}
     return [ids[tuple(row[name] for name in key)] for row in rows]
+
+
+def update_rows(table, rows: list[dict]) -> None:
+    """UPDATE ``table`` set-wise: each of ``rows`` (dicts with the same columns) gives a row's
+    ``id`` and its new values; the rows are expected to be locked already.
+
+    On PostgreSQL one ``UPDATE ... FROM json_to_recordset(:rows)``, as :func:`insert_rows`:
+    statement-level triggers run once for all the rows, and the SQL is the same for any
+    number of them. Elsewhere (SQLite: one writer at a time) one UPDATE per row.
+    """
+    if not rows:
+        return
+    names = tuple(name for name in rows[0] if name != "id")
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(_update_by_id(table, names),
+                           [{f"b_{k}": v for k, v in row.items()} for row in rows])
+        return
+    db.session.execute(_recordset_update(table, names), {"rows": _document(rows)})
+
+
+def _document(rows: list[dict]) -> str:
+    return json.dumps(rows, default=_json_value, ensure_ascii=False)
 
 
 def _json_value(value):
     if isinstance(value, datetime | date):
         return value.isoformat()
-    raise TypeError(f"insert_rows cannot send {type(value).__name__}")
+    raise TypeError(f"no JSON for a {type(value).__name__} in a row to write")
+
+
+def _recordset(table, names: tuple[str, ...]) -> str:
+    """``json_to_recordset(:rows) AS given(...)``, typed as ``table``'s columns."""
+    dialect = postgresql.dialect()
+    columns = ", ".join(f"{name} {table.c[name].type.compile(dialect=dialect)}"
+                        for name in names)
+    return f"json_to_recordset(CAST(:rows AS json)) AS given({columns})"
 
 
 @functools.cache
 def _recordset_insert(table, names: tuple[str, ...], key: tuple[str, ...]):
-    dialect = postgresql.dialect()
-    columns = ", ".join(f"{name} {table.c[name].type.compile(dialect=dialect)}"
-                        for name in names)
     listed = ", ".join(names)
     return text(f"INSERT INTO {table.name} ({listed}) SELECT {listed} FROM "
-                f"json_to_recordset(CAST(:rows AS json)) AS given({columns}) "
-                f"RETURNING id, {', '.join(key)}")
+                f"{_recordset(table, names)} RETURNING id, {', '.join(key)}")
+
+
+@functools.cache
+def _recordset_update(table, names: tuple[str, ...]):
+    sets = ", ".join(f"{name} = given.{name}" for name in names)
+    return text(f"UPDATE {table.name} SET {sets} FROM {_recordset(table, ('id', *names))} "
+                f"WHERE {table.name}.id = given.id")
+
+
+@functools.cache
+def _update_by_id(table, names: tuple[str, ...]):
+    return (update(table).where(table.c.id == bindparam("b_id"))
+            .values({name: bindparam(f"b_{name}") for name in names}))
 
 
 def commit_without_waiting_for_disk() -> None:

@@ -380,7 +380,7 @@ def billing(school_code: str):
     flash(_("Đã lập %(n)d hóa đơn kỳ %(period)s, tổng %(total)s đ. Bỏ qua %(existing)d học sinh "
             "đã được thu đủ các khoản này và %(nothing)d học sinh không có khoản phải thu.",
             n=len(result.issued), period=period_label(result.period.key),
-            total=f"{format_vnd(result.total_vnd)}",
+            total=format_vnd(result.total_vnd),
             existing=result.skipped_existing, nothing=result.skipped_nothing_to_bill), "info")
     return redirect(url_for("staff.invoices", school_code=school.code, ky=result.period.key))
 

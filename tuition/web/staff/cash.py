@@ -109,7 +109,7 @@ def cash_record(school_code: str):
         return _desk_page(school, error=error_text(exc), form=form, status=422)
     db.session.commit()
     flash(_("Đã thu %(amount)s đ tiền mặt của %(name)s (phiếu thu %(doc)s).",
-            amount=f"{format_vnd(payment.transaction.amount_vnd)}",
+            amount=format_vnd(payment.transaction.amount_vnd),
             name=student.full_name, doc=payment.entry.document), "info")
     return redirect(url_for("staff.cash_done", school_code=school.code,
                             gd=payment.transaction.id))
@@ -192,7 +192,7 @@ def cash_class_record(school_code: str):
         return _class_page(school, error=message, status=422)
     db.session.commit()
     flash(_("Đã thu tiền mặt của %(n)d học sinh, tổng %(amount)s đ.", n=len(done),
-            amount=f"{format_vnd(sum(p.transaction.amount_vnd for p in done))}"),
+            amount=format_vnd(sum(p.transaction.amount_vnd for p in done))),
           "info")
     return redirect(url_for("staff.cash_done", school_code=school.code,
                             gd=[p.transaction.id for p in done]))
@@ -257,7 +257,7 @@ def cash_book_close(school_code: str):
     db.session.commit()
     flash(_("Đã khóa sổ quỹ ngày %(day)s; số dư cuối ngày %(amount)s đ.",
             day=clock.format_date(day),
-            amount=f"{format_vnd(closing.closing_vnd)}"), "info")
+            amount=format_vnd(closing.closing_vnd)), "info")
     return _back_to_book(school, day, cashier.id)
 
 

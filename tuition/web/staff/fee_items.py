@@ -33,7 +33,7 @@ def fee_edit(school_code: str, item_code: str):
     school = load_school(school_code, manage=request.method == "POST")
     item = fee_service.get_fee_item(school, item_code)
     billed = fee_changes.was_billed(item)
-    form = {"name": item.name, "amount": f"{format_vnd(item.amount_vnd)}",
+    form = {"name": item.name, "amount": format_vnd(item.amount_vnd),
             "unit": item.unit, "grades": [x for x in item.grades.split(",") if x],
             "classes": [x for x in item.classes.split(",") if x],
             "mandatory": "1" if item.mandatory else "0", "reason": ""}

@@ -272,7 +272,7 @@ def assign(school_code: str, txn_id: int):
     if credit:
         return _after_change(_("Đã gán %(n)d khoản cho giao dịch %(id)d và ghi có %(amount)s đ "
                                "cho học sinh.", n=len(pairs), id=txn_id,
-                               amount=f"{format_vnd(credit[1])}"), txn_id)
+                               amount=format_vnd(credit[1])), txn_id)
     return _after_change(_("Đã gán %(n)d khoản cho giao dịch %(id)d.", n=len(pairs), id=txn_id),
                          txn_id)
 

@@ -81,7 +81,7 @@ def review_pick(school_code: str, txn_id: int):
             amount = parse_vnd(request.form.get(f"amount_{picked}"), "amount_vnd")
             payments.assign(g.user, txn, allocations=[(picked, amount)], reason=reason)
             message = _("Đã gán %(amount)s đ vào hóa đơn %(code)s.",
-                        amount=f"{format_vnd(amount)}", code=picked)
+                        amount=format_vnd(amount), code=picked)
         elif credited:
             amount = parse_vnd(request.form.get(f"credit_{credited}"), "credit_vnd")
             payments.assign(g.user, txn, allocations=[], credit=(credited, amount),
@@ -89,7 +89,7 @@ def review_pick(school_code: str, txn_id: int):
             student = db.session.scalar(select(Student).where(
                 Student.school_id == school.id, Student.code == credited))
             message = Markup(escape(_("Đã ghi có %(amount)s đ cho học sinh",
-                                      amount=f"{format_vnd(amount)}"))) + " " + (
+                                      amount=format_vnd(amount)))) + " " + (
                 _student_link(school, credited, student.full_name)) + "."
         else:
             raise Invalid("Chọn một hóa đơn hoặc một học sinh.",
