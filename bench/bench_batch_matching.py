@@ -14,7 +14,8 @@ The conditions of the issue: PostgreSQL; gunicorn with 2 sync workers; 2 match w
 keep-alive connections of load, as fast as answered, from this process (on the same cores);
 every notification pays a tenth of an open invoice (ten notifications per invoice, so the
 matcher meets the same invoice again and again). Phases, each on a fresh copy of the loaded
-database (the demo school with 2,000 students and about 6,700 open invoices):
+database (the demo school with 2,000 students and about 6,700 open invoices), analyzed as
+autovacuum keeps a running service's tables:
 
 1. rounds (``--rounds``, 3): a shared machine's speed drifts by tens of percent within a
    minute, so the ceiling and the project are measured side by side, round after round, and

@@ -84,6 +84,12 @@ def recreate_database(server: str, name: str, *, template: str | None = None) ->
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template
                                                      else ""))
+    if template:
+        # A copy has the planner statistics the template had, which are none for a school
+        # loaded a moment ago. A running service's tables have them (autovacuum gathers
+        # them); without, every batch's lookups plan sequential scans of every invoice.
+        with psycopg.connect(f"{server}/{name}", autocommit=True) as conn:
+            conn.execute("ANALYZE")
     return f"{server}/{name}"
 
 

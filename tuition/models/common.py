@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime
+from sqlalchemy import BigInteger, DateTime, Index, text
 from sqlalchemy.orm import mapped_column
 
 from ..core import clock
@@ -21,3 +21,11 @@ def created_at_column():
 def money_column(**kwargs):
     """An integer number of dong. Never a float."""
     return mapped_column(BigInteger, **kwargs)
+
+
+def index_of_set(name: str, column: str, *, unique: bool = False) -> Index:
+    """An index of the rows where ``column`` is set. For a column empty on most rows (the
+    payer's account of an aggregator that does not give it, a reversal's original): the
+    rows written all day add nothing to it, and ``column = x`` still finds its rows."""
+    where = text(f"{column} IS NOT NULL")
+    return Index(name, column, unique=unique, postgresql_where=where, sqlite_where=where)

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .common import created_at_column, money_column
+from .common import created_at_column, index_of_set, money_column
 
 TRANSACTION_STATUSES = ("received", "matched", "partial", "review", "credited", "ignored",
                         "duplicate")
@@ -70,6 +70,7 @@ class BankTransaction(db.Model):
             sqlite_where=text("bank_reference IS NOT NULL"),
             postgresql_where=text("bank_reference IS NOT NULL"),
         ),
+        index_of_set("ix_bank_transactions_payer_account", "payer_account"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -87,7 +88,7 @@ class BankTransaction(db.Model):
     bank_reference: Mapped[str | None] = mapped_column(String(120))
     #: When the bank says the money moved (Vietnam local time, as given).
     occurred_at: Mapped[datetime] = mapped_column(DateTime)
-    payer_account: Mapped[str | None] = mapped_column(String(40), index=True)
+    payer_account: Mapped[str | None] = mapped_column(String(40))
     payer_name: Mapped[str | None] = mapped_column(String(120))
     bank_name: Mapped[str | None] = mapped_column(String(80))
     #: The virtual account (tài khoản định danh) it was sent to, as the aggregator said.
@@ -128,19 +129,23 @@ class Allocation(db.Model):
             "(kind = 'credit' AND student_id IS NOT NULL) OR kind = 'refund'",
             name="target",
         ),
+        index_of_set("ix_allocations_student_id", "student_id"),
+        # A reversal reverses one allocation, once.
+        index_of_set("uq_allocations_reverses_id", "reverses_id", unique=True),
+        index_of_set("ix_allocations_voucher_id", "voucher_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     transaction_id: Mapped[int] = mapped_column(ForeignKey("bank_transactions.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
-    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"), index=True)
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("students.id"))
     #: Positive puts money there; negative takes it back (a reversal or credit used).
     amount_vnd: Mapped[int] = money_column()
     #: The allocation this one reverses, if it is a reversal.
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("allocations.id"))
     #: The payment voucher (phiếu chi) of a refund, and of the credit it took.
-    voucher_id: Mapped[int | None] = mapped_column(ForeignKey("payment_vouchers.id"), index=True)
+    voucher_id: Mapped[int | None] = mapped_column(ForeignKey("payment_vouchers.id"))
     #: Empty for automatic matching.
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(String(300), default="")

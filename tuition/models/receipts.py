@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .common import created_at_column, money_column
+from .common import created_at_column, index_of_set, money_column
 
 
 class ReceiptSeries(db.Model):
@@ -47,6 +47,8 @@ class Receipt(db.Model):
         Index("uq_receipts_allocation_valid", "allocation_id", unique=True,
               sqlite_where=text("status = 'valid'"), postgresql_where=text("status = 'valid'")),
         Index("ix_receipts_school_issued", "school_id", "issued_at"),
+        # A receipt replaces at most one void receipt, and is replaced at most once.
+        index_of_set("uq_receipts_replaces_id", "replaces_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -72,7 +74,7 @@ class Receipt(db.Model):
     void_reason: Mapped[str | None] = mapped_column(String(300))
     voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), unique=True)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"))
     #: Set while the money behind the receipt is in doubt (e.g. "unconfirmed_by_bank": the
     #: bank's own list does not show the transfer); the verification page says so.
     review_reason: Mapped[str | None] = mapped_column(String(40))
