@@ -66,7 +66,6 @@ from tuition.services import ledger  # noqa: E402
 
 CONNECTIONS = 16
 GATHER = os.environ.get("BENCH_GATHER", "").split()
-NICE = ["nice", "-n", os.environ["BENCH_NICE"]] if os.environ.get("BENCH_NICE") else []
 SUMMARY_TRIGGERS = [
     ("trg_summaries_invoice_insert", "invoices"), ("trg_summaries_invoice_update", "invoices"),
     ("trg_summaries_invoice_delete", "invoices"),
@@ -110,7 +109,7 @@ def gunicorn(app_path: str, url: str, port: int, workers: int) -> subprocess.Pop
 
 def match_workers(url: str, count: int, batch: int) -> list[subprocess.Popen]:
     return [subprocess.Popen(
-        [*NICE, str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "tuition", "match-worker",
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "tuition", "match-worker",
          "--idle", "0.05", "--batch", str(batch), *GATHER], cwd=ROOT, stdout=subprocess.DEVNULL,
         env={**os.environ, "DATABASE_URL": url, "TUITION_SECRET_KEY": bw.SECRET})
         for _ in range(count)]
@@ -182,7 +181,7 @@ def project_phase(args, batch: int, *, seconds: float | None = None,
     bodies = tenths(invoices, args.requests if seconds is None else 60_000,
                     random.Random(2026 + batch))
     port = bw.free_port()
-    server = gunicorn(os.environ.get("BENCH_APP", "wsgi:app"), url, port, 2)
+    server = gunicorn("wsgi:app", url, port, 2)
     matchers = match_workers(url, matchers_count, batch)
     time.sleep(3)  # their start-up stays out of the timed part
     try:
@@ -221,7 +220,7 @@ def drain_phase(args, batch: int) -> dict:
     url, app, invoices = fresh_copy(args)
     bodies = tenths(invoices, args.requests, random.Random(7 + batch))
     port = bw.free_port()
-    server = gunicorn(os.environ.get("BENCH_APP", "wsgi:app"), url, port, 2)
+    server = gunicorn("wsgi:app", url, port, 2)
     try:
         bw.drive(port, bodies, CONNECTIONS, args.max_seconds)
     finally:

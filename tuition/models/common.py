@@ -23,9 +23,15 @@ def money_column(**kwargs):
     return mapped_column(BigInteger, **kwargs)
 
 
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index of the rows where ``where`` holds, on both engines."""
+    condition = text(where)
+    return Index(name, *columns, unique=unique, postgresql_where=condition,
+                 sqlite_where=condition)
+
+
 def index_of_set(name: str, column: str, *, unique: bool = False) -> Index:
     """An index of the rows where ``column`` is set. For a column empty on most rows (the
     payer's account of an aggregator that does not give it, a reversal's original): the
     rows written all day add nothing to it, and ``column = x`` still finds its rows."""
-    where = text(f"{column} IS NOT NULL")
-    return Index(name, column, unique=unique, postgresql_where=where, sqlite_where=where)
+    return partial_index(name, column, where=f"{column} IS NOT NULL", unique=unique)

@@ -20,16 +20,14 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     String,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .billing import Invoice
-from .common import created_at_column, money_column
+from .common import created_at_column, money_column, partial_index
 
 CORRECTION_CAUSES = ("exemption", "attendance")
 
@@ -37,15 +35,8 @@ CORRECTION_CAUSES = ("exemption", "attendance")
 class BilledMonth(db.Model):
     __tablename__ = "billed_months"
     __table_args__ = (
-        Index(
-            "uq_billed_months_student_item_month_live",
-            "student_id",
-            "fee_item_id",
-            "month",
-            unique=True,
-            sqlite_where=text("released_at IS NULL"),
-            postgresql_where=text("released_at IS NULL"),
-        ),
+        partial_index("uq_billed_months_student_item_month_live", "student_id", "fee_item_id",
+                      "month", where="released_at IS NULL", unique=True),
         CheckConstraint("days IS NULL OR days >= 0", name="days_nonnegative"),
     )
 

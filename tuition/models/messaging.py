@@ -21,12 +21,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from .common import created_at_column
+from .common import created_at_column, partial_index
 
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "unknown", "skipped")
 
@@ -159,9 +158,8 @@ class Message(db.Model):
             "status IN ('queued', 'sending', 'sent', 'delivered', 'failed', 'unknown', "
             "'skipped')", name="status"),
         # What the dispatcher looks for: queued and not enqueued yet.
-        Index("ix_messages_to_enqueue", "next_attempt_at",
-              sqlite_where=text("status = 'queued' AND enqueued_at IS NULL"),
-              postgresql_where=text("status = 'queued' AND enqueued_at IS NULL")),
+        partial_index("ix_messages_to_enqueue", "next_attempt_at",
+                      where="status = 'queued' AND enqueued_at IS NULL"),
         Index("ix_messages_status", "status", "school_id"),
     )
 

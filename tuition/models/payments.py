@@ -17,12 +17,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .common import created_at_column, index_of_set, money_column
+from .common import created_at_column, index_of_set, money_column, partial_index
 
 TRANSACTION_STATUSES = ("received", "matched", "partial", "review", "credited", "ignored",
                         "duplicate")
@@ -48,28 +47,18 @@ class BankTransaction(db.Model):
         ),
         Index("ix_bank_transactions_school_status", "school_id", "status"),
         # The match worker's queue: the few rows stored but not matched yet.
-        Index("ix_bank_transactions_pending", "id",
-              sqlite_where=text("status = 'received'"),
-              postgresql_where=text("status = 'received'")),
+        partial_index("ix_bank_transactions_pending", "id", where="status = 'received'"),
         # A statement line without the bank's reference and an aggregator's notification of
         # the same transfer share account, amount and day: found through this index.
         Index("ix_bank_transactions_account_amount", "account_number", "amount_vnd"),
         # Statement lines without the bank's reference, which a notification of the same
         # transfer is looked for among (services/payments.first_twin).
-        Index("ix_bank_transactions_statement_twins", "account_number", "amount_vnd",
-              postgresql_where=text("provider = 'statement' AND bank_reference IS NULL"),
-              sqlite_where=text("provider = 'statement' AND bank_reference IS NULL")),
+        partial_index("ix_bank_transactions_statement_twins", "account_number", "amount_vnd",
+                      where="provider = 'statement' AND bank_reference IS NULL"),
         # The same transfer seen through two channels (webhook and statement, or two
         # aggregators) carries the bank's own reference: it is one transaction.
-        Index(
-            "uq_bank_transactions_account_reference",
-            "account_number",
-            "direction",
-            "bank_reference",
-            unique=True,
-            sqlite_where=text("bank_reference IS NOT NULL"),
-            postgresql_where=text("bank_reference IS NOT NULL"),
-        ),
+        partial_index("uq_bank_transactions_account_reference", "account_number", "direction",
+                      "bank_reference", where="bank_reference IS NOT NULL", unique=True),
         index_of_set("ix_bank_transactions_payer_account", "payer_account"),
     )
 

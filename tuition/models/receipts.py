@@ -13,12 +13,11 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .common import created_at_column, index_of_set, money_column
+from .common import created_at_column, index_of_set, money_column, partial_index
 
 
 class ReceiptSeries(db.Model):
@@ -44,8 +43,8 @@ class Receipt(db.Model):
         CheckConstraint("number BETWEEN 1 AND 9999999", name="number_range"),
         CheckConstraint("status IN ('valid', 'void')", name="status"),
         # One valid receipt per allocation: a replacement comes only after a void.
-        Index("uq_receipts_allocation_valid", "allocation_id", unique=True,
-              sqlite_where=text("status = 'valid'"), postgresql_where=text("status = 'valid'")),
+        partial_index("uq_receipts_allocation_valid", "allocation_id", where="status = 'valid'",
+                      unique=True),
         Index("ix_receipts_school_issued", "school_id", "issued_at"),
         # A receipt replaces at most one void receipt, and is replaced at most once.
         index_of_set("uq_receipts_replaces_id", "replaces_id", unique=True),

@@ -31,6 +31,8 @@ import io
 import json
 import logging
 
+from werkzeug.wsgi import get_content_length
+
 from ..core import notifications as nt
 from ..extensions import db
 from ..services import payments
@@ -61,8 +63,9 @@ class FastWebhooks:
         provider = self._provider(environ)
         if provider is None:
             return self.wsgi_app(environ, start_response)
-        length = _content_length(environ)
-        if length is None or length > (self.app.config.get("MAX_CONTENT_LENGTH") or length):
+        # None for a streamed (chunked) body, 0 for none or a malformed length.
+        length = get_content_length(environ)
+        if not length or length > (self.app.config.get("MAX_CONTENT_LENGTH") or length):
             return self.wsgi_app(environ, start_response)  # Flask answers 411/413 or reads it
         raw = environ["wsgi.input"].read(length)
         # Whatever happens next, the Flask view reads the same body.
@@ -91,7 +94,7 @@ class FastWebhooks:
         if not path.startswith(_PREFIX):
             return None
         config = self.app.config
-        if config["MATCH_IN_REQUEST"] or not config.get("FAST_WEBHOOKS", True):
+        if config["MATCH_IN_REQUEST"] or not config["FAST_WEBHOOKS"]:
             return None
         return webhooks.PROVIDERS.get(path[len(_PREFIX):])
 
@@ -153,14 +156,6 @@ class FastWebhooks:
             headers = self._headers[secure] = [
                 ("Content-Type", "application/json"), *defaults.items(), *forced.items()]
         return headers
-
-
-def _content_length(environ) -> int | None:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or "")
-    except ValueError:
-        return None
-    return length if length > 0 else None
 
 
 def init_app(app) -> None:
